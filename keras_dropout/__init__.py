@@ -1,0 +1,24 @@
+"""keras_dropout: dropout and its relatives for Keras 3.
+
+One code path on TensorFlow, JAX and PyTorch. The public API is exactly what
+this module re-exports.
+"""
+
+from keras_dropout import config as config
+from keras_dropout import functional as functional
+from keras_dropout import random as random
+from keras_dropout._base import BaseDropout as BaseDropout
+from keras_dropout._base import mc_dropout as mc_dropout
+from keras_dropout.layers.dropout import Dropout as Dropout
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BaseDropout",
+    "Dropout",
+    "__version__",
+    "config",
+    "functional",
+    "mc_dropout",
+    "random",
+]

@@ -1,0 +1,229 @@
+"""The base layer every dropout-like layer of the pack derives from.
+
+It owns what they share: validating `rate`, the layer's seed generator,
+resolving `training` and Monte Carlo (MC) mode, and holding the rate in a
+variable so that it can change during training without recompiling.
+Subclasses only say how the training-time noise is drawn and applied
+(`dropout`) and, where it is not the identity, what inference does
+(`inference`).
+
+The rate and the MC flag live in two scalar variables that count as layer
+*state* (like a `SeedGenerator`'s) but not as *weights*: they appear in
+`layer.variables` / `non_trainable_variables` (so compiled JAX and
+TensorFlow steps read their current value), never in `layer.weights`, so
+`model.summary()` parameter counts and weight files are the same as with
+`keras.layers.Dropout`. The rate is saved through `get_config`.
+"""
+
+import weakref
+
+import keras
+from keras import ops
+
+from keras_dropout import _validation
+
+# Every live pack layer, so that `mc_dropout()` can switch all of them.
+_LIVE_LAYERS = weakref.WeakSet()
+# One entry per open `mc_dropout` scope: whether it enables MC mode.
+_MC_SCOPES = []
+
+
+def mc_scope_enabled():
+    """Whether the innermost open `mc_dropout` scope enables MC mode."""
+    return bool(_MC_SCOPES and _MC_SCOPES[-1])
+
+
+def _sync_mc_flags():
+    enabled = mc_scope_enabled()
+    for layer in list(_LIVE_LAYERS):
+        layer._state.mc.assign(enabled)
+
+
+class mc_dropout:  # noqa: N801 - used like a function: `with mc_dropout():`
+    """A scope in which every keras_dropout layer is stochastic at inference.
+
+    Inside `with keras_dropout.mc_dropout():`, calls made in inference mode
+    (`model.predict`, `model(x)`, `model(x, training=False)`) apply each pack
+    layer's training-time noise, so repeated predictions sample the
+    MC-dropout posterior. Every other layer, `BatchNormalization` included,
+    keeps its inference behaviour. Outside the scope nothing changes.
+
+    The scope works on functions that were compiled before it was entered:
+    each layer reads the switch from a state variable, not from Python.
+    It is process-wide (not per thread). Scopes nest;
+    `mc_dropout(enabled=False)` switches MC mode off inside an enabling one.
+
+    Args:
+        enabled: whether the scope turns MC mode on (default) or off.
+
+    Example:
+
+    >>> import numpy as np, keras, keras_dropout
+    >>> model = keras.Sequential([keras.Input((4,)),
+    ...                           keras_dropout.Dropout(0.5, seed=1)])
+    >>> x = np.ones((1, 4), "float32")
+    >>> bool(np.all(model.predict(x, verbose=0) == 1.0))
+    True
+    >>> with keras_dropout.mc_dropout():
+    ...     samples = [model.predict(x, verbose=0) for _ in range(20)]
+    >>> bool(np.std(samples) > 0)
+    True
+    """
+
+    def __init__(self, enabled=True):
+        self.enabled = _validation.check_bool(enabled, "enabled")
+
+    def __enter__(self):
+        _MC_SCOPES.append(self.enabled)
+        _sync_mc_flags()
+        return self
+
+    def __exit__(self, *exc_info):
+        _MC_SCOPES.pop()
+        _sync_mc_flags()
+        return False
+
+
+def _concrete_bool(value):
+    """`bool(value)` when it is a concrete tensor, `None` while tracing."""
+    try:
+        return bool(ops.convert_to_numpy(value))
+    except Exception:  # a JAX tracer or a symbolic TensorFlow tensor
+        return None
+
+
+class _State:
+    """Holds the layer's scalar variables out of Keras's weight tracking."""
+
+    def __init__(self, rate, mc):
+        self.rate = rate
+        self.mc = mc
+
+
+class BaseDropout(keras.layers.Layer):
+    """Base class of every dropout-like layer in keras_dropout.
+
+    Subclasses implement `dropout(inputs, rate, seed)` (the training-time
+    behaviour) and, if inference is not the identity,
+    `inference(inputs, rate)`. They must not override `call`.
+
+    Args:
+        rate: float in `[0, 1)`, the probability of dropping a unit (not of
+            keeping it). Can be changed later with `layer.rate = value`,
+            also during training, without recompiling.
+        seed: optional int seeding the layer's
+            `keras.random.SeedGenerator`.
+        mc: if `True`, the layer applies its training-time behaviour at
+            inference too (Monte Carlo dropout).
+        **kwargs: base layer keyword arguments (`name`, `dtype`, ...).
+    """
+
+    def __init__(self, rate, seed=None, mc=False, **kwargs):
+        super().__init__(**kwargs)
+        rate = _validation.check_rate(rate)
+        self._rate = rate
+        self.seed = _validation.check_seed(seed)
+        self.mc = _validation.check_bool(mc, "mc")
+        self.seed_generator = keras.random.SeedGenerator(self.seed)
+        with keras.name_scope(self.name):
+            self._state = _State(
+                rate=keras.Variable(
+                    rate,
+                    dtype="float32",
+                    trainable=False,
+                    autocast=False,
+                    name="rate",
+                ),
+                mc=keras.Variable(
+                    mc_scope_enabled(),
+                    dtype="bool",
+                    trainable=False,
+                    autocast=False,
+                    name="mc_scope",
+                ),
+            )
+        self.supports_masking = True
+        _LIVE_LAYERS.add(self)
+
+    @property
+    def rate(self):
+        """The drop probability, as a Python float.
+
+        Setting it (`layer.rate = 0.2`) validates the value and updates the
+        layer's rate variable, which compiled train and predict functions
+        read at every step: no recompilation is needed.
+        """
+        return self._rate
+
+    @rate.setter
+    def rate(self, value):
+        value = _validation.check_rate(value)
+        self._state.rate.assign(value)
+        self._rate = value
+
+    @property
+    def rate_variable(self):
+        """The float32 variable compiled functions read the rate from.
+
+        Read-only in spirit: change the rate through `layer.rate`, which
+        validates it and keeps `get_config()` in step.
+        """
+        return self._state.rate
+
+    @property
+    def variables(self):
+        # Extends Keras's list (weights, seed states, sub-layers) with the
+        # rate and MC variables: compiled steps then carry their current
+        # values, while `weights` (and so weight files) stay free of them.
+        variables = super().variables
+        seen = {id(v) for v in variables}
+        own = [self._state.rate, self._state.mc]
+        return variables + [v for v in own if id(v) not in seen]
+
+    def _check_inputs(self, inputs):
+        dtype = keras.backend.standardize_dtype(inputs.dtype)
+        if not keras.backend.is_float_dtype(dtype):
+            raise ValueError(
+                f"Invalid input to layer `{self.name}` "
+                f"({type(self).__name__}): expected a floating-point tensor. "
+                f"Received: inputs.dtype={dtype}. Cast the input with "
+                "`keras.ops.cast(x, 'float32')` first."
+            )
+
+    def call(self, inputs, training=None):
+        self._check_inputs(inputs)
+        rate = self._state.rate.value
+        # One seed per call, drawn outside any branch: JAX cannot update the
+        # seed generator's state from inside `cond`.
+        seed = self.seed_generator.next()
+        if training or self.mc:
+            return self.dropout(inputs, rate, seed)
+        mc = self._state.mc.value
+        known = _concrete_bool(mc)
+        if known is not None:  # eager: branch in Python, no `cond` to trace
+            if known:
+                return self.dropout(inputs, rate, seed)
+            return self.inference(inputs, rate)
+        return ops.cond(
+            mc,
+            lambda: self.dropout(inputs, rate, seed),
+            lambda: self.inference(inputs, rate),
+        )
+
+    def dropout(self, inputs, rate, seed):
+        """Training-time behaviour. `rate`: float32 scalar; `seed`: tensor."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement `dropout()`."
+        )
+
+    def inference(self, inputs, rate):
+        """Inference-time behaviour; the identity unless overridden."""
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"rate": self.rate, "seed": self.seed, "mc": self.mc})
+        return config

@@ -1,0 +1,144 @@
+"""The one place dropout masks are drawn.
+
+Every layer of the pack gets its randomness from `uniform` (or `keep_mask`,
+built on it). Two generators stand behind that function; which one is used
+is `keras_dropout.config.get_rng()` unless `rng=` names one:
+
+* `"portable"`: a counter-based hash in `keras.ops` int32 arithmetic. Its
+  inputs are the two words of a Keras seed (seed, call counter) and each
+  element's flat index; its output is 24 uniform bits per element. Because it
+  is plain integer arithmetic with two's-complement wrap-around, TensorFlow,
+  JAX and PyTorch compute the same bits, so the same seed and call sequence
+  give bit-identical masks on all three. It keeps no Python-side state and
+  traces under `jax.jit` and XLA.
+* `"native"`: the backend's own generator through `keras.random.uniform`.
+
+A *seed* here is what `keras.random.SeedGenerator.next()` returns (a tensor of
+two integers), a `SeedGenerator` (advanced once), or a Python int.
+"""
+
+import keras
+from keras import ops
+
+from keras_dropout import config
+
+_TWO_POW_MINUS_24 = 1.0 / 16777216.0
+
+
+def _int32(value):
+    """A Python int of up to 32 bits, as the int32 with the same bits."""
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value >= (1 << 31) else value
+
+
+_GOLDEN = _int32(0x9E3779B9)
+_MIX_1 = _int32(0x7FEB352D)
+_MIX_2 = _int32(0x846CA68B)
+_KEY_SALT = _int32(0x632BE5AB)
+
+
+def _shift_right(x, bits):
+    # Logical shift on int32: the arithmetic shift, then clear the sign copies.
+    return ops.bitwise_and(ops.right_shift(x, bits), (1 << (32 - bits)) - 1)
+
+
+def _mix(x):
+    # A 32-bit avalanche mixer (xor-shift-multiply, constants from
+    # Wellons' "lowbias32"); wrap-around multiplication is defined on all
+    # three backends for int32.
+    x = ops.bitwise_xor(x, _shift_right(x, 16))
+    x = ops.multiply(x, ops.convert_to_tensor(_MIX_1, "int32"))
+    x = ops.bitwise_xor(x, _shift_right(x, 15))
+    x = ops.multiply(x, ops.convert_to_tensor(_MIX_2, "int32"))
+    return ops.bitwise_xor(x, _shift_right(x, 16))
+
+
+def _check_seed(seed):
+    if isinstance(seed, bool) or seed is None or isinstance(seed, (float, str)):
+        raise ValueError(
+            "Invalid value received for argument `seed`. Expected an int, a "
+            "`keras.random.SeedGenerator` or a seed tensor of two integers "
+            f"(from `SeedGenerator.next()`). Received: seed={seed!r}"
+        )
+
+
+def _seed_words(seed):
+    """Any accepted seed as a tensor of two int32 words."""
+    _check_seed(seed)
+    if isinstance(seed, keras.random.SeedGenerator):
+        seed = seed.next()
+    elif isinstance(seed, int):
+        seed = [_int32(seed), 0]
+    return ops.cast(ops.convert_to_tensor(seed), "int32")
+
+
+def _portable_bits(shape, seed):
+    """24 uniform random bits per element, as int32 in [0, 2**24)."""
+    seed = _seed_words(seed)
+    key_0 = _mix(ops.bitwise_xor(seed[0], _KEY_SALT))
+    key_1 = _mix(ops.add(seed[1], key_0))
+    size = 1
+    for dim in shape:
+        size = size * dim
+    index = ops.arange(size, dtype="int32")
+    bits = _mix(ops.add(ops.multiply(index, _GOLDEN), key_0))
+    bits = _mix(ops.bitwise_xor(bits, key_1))
+    return ops.reshape(_shift_right(bits, 8), shape)
+
+
+class _DrawnSeed(keras.random.SeedGenerator):
+    """A seed already drawn, handed to `keras.random` as it accepts seeds.
+
+    `keras.random` takes an int or a `SeedGenerator`; the layers draw their
+    seed once per call (so that the MC-dropout branch works under `jax.jit`),
+    and this wraps that tensor. It owns no variable.
+    """
+
+    def __init__(self, value):  # noqa: D107 - deliberately no super().__init__
+        self._value = value
+        self.name = "drawn_seed"
+
+    def next(self, ordered=True):
+        return self._value
+
+
+def _resolve_rng(rng):
+    rng = config.get_rng() if rng is None else rng
+    if rng not in config.RNG_CHOICES:
+        raise ValueError(
+            "Invalid value received for argument `rng`. Expected one of "
+            f"{config.RNG_CHOICES}. Received: rng={rng!r}"
+        )
+    return rng
+
+
+def uniform(shape, seed, rng=None):
+    """Uniform float32 draws in `[0, 1)`.
+
+    Args:
+        shape: the output shape; entries may be scalar tensors (dynamic dims).
+        seed: a seed tensor from `SeedGenerator.next()`, a `SeedGenerator`,
+            or an int.
+        rng: `"portable"`, `"native"`, or `None` for the configured default.
+
+    The portable generator yields multiples of `2**-24`, so comparisons with
+    a float32 threshold are exact and identical on every backend.
+    """
+    if _resolve_rng(rng) == "portable":
+        bits = _portable_bits(shape, seed)
+        return ops.multiply(ops.cast(bits, "float32"), _TWO_POW_MINUS_24)
+    _check_seed(seed)
+    if not isinstance(seed, (int, keras.random.SeedGenerator)):
+        # A tensor drawn from a SeedGenerator keeps its backend seed dtype.
+        seed = _DrawnSeed(seed)
+    return keras.random.uniform(shape, dtype="float32", seed=seed)
+
+
+def keep_mask(shape, rate, seed, rng=None):
+    """A boolean mask of `shape`: each entry is `False` with probability `rate`.
+
+    `rate` may be a Python float or a float32 scalar tensor (for example a
+    layer's rate variable); `rate=0` keeps everything.
+    """
+    rate = ops.cast(rate, "float32")
+    return ops.greater_equal(uniform(shape, seed, rng=rng), rate)

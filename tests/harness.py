@@ -1,0 +1,89 @@
+"""The layer-test harness: every public layer passes these checks.
+
+A layer enters the harness through a `LayerCase` in `tests/cases.py`;
+`tests/test_harness.py` runs every check on every case. The helpers at the
+bottom (`assert_binomial`, `numpy`) serve the layer-specific tests too.
+"""
+
+import dataclasses
+import math
+from collections.abc import Callable
+
+import keras
+import numpy as np
+
+BACKEND = keras.backend.backend()
+
+
+@dataclasses.dataclass
+class LayerCase:
+    """How to build and exercise one layer configuration.
+
+    Attributes:
+        cls: the layer class.
+        kwargs: constructor arguments (a `rate` and `seed` among them).
+        input_shape: a concrete input shape, batch first.
+        inference: `f(x, rate) -> expected inference output` (numpy).
+        bad_kwargs: `(kwargs_update, argument_name)` pairs that must raise a
+            `ValueError` naming `argument_name`.
+        build: optional `f(**kwargs) -> layer` (for wrappers).
+    """
+
+    cls: type
+    kwargs: dict
+    input_shape: tuple
+    inference: Callable = lambda x, rate: x
+    bad_kwargs: list = dataclasses.field(default_factory=list)
+    build: Callable | None = None
+
+    @property
+    def id(self):
+        args = ",".join(f"{k}={v}" for k, v in self.kwargs.items())
+        return f"{self.cls.__name__}({args})"
+
+    def make(self, **overrides):
+        kwargs = {**self.kwargs, **overrides}
+        return (self.build or self.cls)(**kwargs)
+
+    def inputs(self, seed=0, dtype="float32"):
+        rng = np.random.default_rng(seed)
+        # Bounded away from zero so a dropped unit is always visible as 0.
+        x = rng.uniform(0.5, 1.5, size=self.input_shape)
+        return x.astype(dtype)
+
+
+def numpy(x):
+    return np.asarray(keras.ops.convert_to_numpy(x))
+
+
+def assert_binomial(dropped, total, rate, sigmas=4.5):
+    """`dropped` of `total` Bernoulli(rate) draws lies within `sigmas` sd."""
+    mean = total * rate
+    sd = math.sqrt(total * rate * (1.0 - rate))
+    bound = sigmas * sd + 1e-9
+    assert abs(dropped - mean) <= bound, (
+        f"dropped {dropped} of {total} units; expected {mean:.1f} +- "
+        f"{bound:.1f} at rate {rate}"
+    )
+
+
+def fit_one_step(model, x, y, jit_compile, run_eagerly):
+    """Compile and run one `fit` epoch; return the loss and weight change."""
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.1),
+        loss="mse",
+        jit_compile=jit_compile,
+        run_eagerly=run_eagerly,
+    )
+    before = [numpy(w).copy() for w in model.trainable_weights]
+    history = model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
+    after = [numpy(w) for w in model.trainable_weights]
+    changed = any(not np.array_equal(a, b) for a, b in zip(before, after))
+    return history.history["loss"][-1], changed
+
+
+def compile_modes():
+    """(jit_compile, run_eagerly) pairs this backend supports in `fit`."""
+    if BACKEND == "torch":
+        return [(False, True), (False, False)]
+    return [(True, False), (False, True)]
