@@ -18,6 +18,7 @@ two integers), a `SeedGenerator` (advanced once), or a Python int.
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_dropout import config
@@ -128,6 +129,10 @@ def uniform(shape, seed, rng=None):
         bits = _portable_bits(shape, seed)
         return ops.multiply(ops.cast(bits, "float32"), _TWO_POW_MINUS_24)
     _check_seed(seed)
+    if isinstance(seed, (list, tuple, np.ndarray)):
+        # Two plain integers: as uint32 words, which every backend accepts.
+        words = np.asarray(seed, dtype=np.int64) & 0xFFFFFFFF
+        seed = ops.convert_to_tensor(words.astype(np.uint32))
     if not isinstance(seed, (int, keras.random.SeedGenerator)):
         # A tensor drawn from a SeedGenerator keeps its backend seed dtype.
         seed = _DrawnSeed(seed)

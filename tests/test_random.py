@@ -1,0 +1,141 @@
+"""The mask sampler: both generators, and the portable one's golden digest."""
+
+import hashlib
+
+import keras
+import numpy as np
+import pytest
+
+import keras_dropout
+from keras_dropout import random as kd_random
+from tests.harness import BACKEND
+from tests.harness import assert_binomial
+from tests.harness import numpy
+
+# Recorded once and identical on TensorFlow, JAX and PyTorch: a change here
+# means masks drawn with the same seed are no longer what they were.
+GOLDEN_MASK = "47e7c3674dc33be2283f1a33a1d7eab91351fb380e153b0a3305f34fc17514ad"
+GOLDEN_LAYER = "d88849e4b6a08c52d3d1a4178130821b483312da8704dbcd004545c455f8eddb"
+
+
+def _digest(bits):
+    return hashlib.sha256(np.packbits(np.asarray(bits, bool)).tobytes()).hexdigest()
+
+
+def test_portable_golden_mask():
+    mask = kd_random.keep_mask((16, 33, 7), 0.5, [1234, 0], rng="portable")
+    assert _digest(numpy(mask)) == GOLDEN_MASK
+
+
+def test_portable_golden_layer_sequence():
+    keras_dropout.config.set_rng("portable")
+    layer = keras_dropout.Dropout(0.3, seed=42)
+    x = np.ones((8, 64), "float32")
+    dropped = [numpy(layer(x, training=True)) == 0 for _ in range(3)]
+    assert _digest(np.stack(dropped)) == GOLDEN_LAYER
+
+
+@pytest.mark.parametrize("rng", ["portable", "native"])
+@pytest.mark.parametrize("rate", [0.1, 0.5, 0.9])
+def test_drop_fraction_is_binomial(rng, rate):
+    mask = numpy(kd_random.keep_mask((200, 500), rate, [5, 1], rng=rng))
+    assert_binomial(int((~mask).sum()), mask.size, rate)
+
+
+@pytest.mark.parametrize("rng", ["portable", "native"])
+def test_uniform_range_and_moments(rng):
+    u = numpy(kd_random.uniform((400, 500), 3, rng=rng))
+    assert u.dtype == np.float32
+    assert u.min() >= 0.0 and u.max() < 1.0
+    assert abs(u.mean() - 0.5) < 4.5 * np.sqrt(1 / 12 / u.size)
+    assert abs(u.var() - 1 / 12) < 0.002
+
+
+def test_portable_bits_are_independent():
+    """Neighbouring elements and consecutive calls are uncorrelated."""
+    gen = keras.random.SeedGenerator(9)
+    first = numpy(kd_random.uniform((200_000,), gen, rng="portable"))
+    second = numpy(kd_random.uniform((200_000,), gen, rng="portable"))
+    bound = 4.5 / np.sqrt(first.size)
+    assert abs(np.corrcoef(first[:-1], first[1:])[0, 1]) < bound
+    assert abs(np.corrcoef(first, second)[0, 1]) < bound
+    # Equal-frequency bins over 2**24 levels: a chi-square sanity check.
+    counts = np.bincount((first * 64).astype(int), minlength=64)
+    chi2 = (((counts - first.size / 64) ** 2) / (first.size / 64)).sum()
+    assert chi2 < 63 + 4.5 * np.sqrt(2 * 63)
+
+
+@pytest.mark.parametrize("rng", ["portable", "native"])
+def test_seed_forms_agree(rng):
+    """A SeedGenerator, its drawn tensor and an int seed are all accepted."""
+    a = numpy(kd_random.uniform((50,), keras.random.SeedGenerator(4), rng=rng))
+    b = numpy(kd_random.uniform((50,), keras.random.SeedGenerator(4).next(), rng=rng))
+    np.testing.assert_array_equal(a, b)
+    c = numpy(kd_random.uniform((50,), 4, rng=rng))
+    assert c.shape == (50,)
+    if rng == "portable":
+        np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.parametrize("seed", [None, 1.5, "3", True])
+def test_bad_seed(seed):
+    with pytest.raises(ValueError, match="`seed`"):
+        kd_random.uniform((3,), seed)
+
+
+def test_bad_rng_name():
+    with pytest.raises(ValueError, match="`rng`"):
+        kd_random.uniform((3,), 1, rng="fast")
+    with pytest.raises(ValueError, match="`name`.*Received: name='fast'"):
+        keras_dropout.config.set_rng("fast")
+
+
+def test_set_and_get_rng():
+    keras_dropout.config.set_rng("native")
+    assert keras_dropout.config.get_rng() == "native"
+    keras_dropout.config.set_rng("portable")
+    assert keras_dropout.config.get_rng() == "portable"
+
+
+def test_rng_choice_reaches_layers():
+    x = np.ones((64, 64), "float32")
+    masks = {}
+    for rng in ("portable", "native"):
+        keras_dropout.config.set_rng(rng)
+        masks[rng] = numpy(keras_dropout.Dropout(0.5, seed=1)(x, training=True)) == 0
+    assert not np.array_equal(masks["portable"], masks["native"])
+
+
+def test_portable_under_jit_equals_eager():
+    eager = numpy(kd_random.uniform((33, 17), [8, 2], rng="portable"))
+    if BACKEND == "jax":
+        import jax
+
+        fn = jax.jit(lambda s: kd_random.uniform((33, 17), s, rng="portable"))
+        compiled = numpy(fn(np.array([8, 2], "int32")))
+    elif BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        fn = tf.function(
+            lambda s: kd_random.uniform((33, 17), s, rng="portable"),
+            jit_compile=True,
+        )
+        compiled = numpy(fn(tf.constant([8, 2], tf.int32)))
+    else:
+        pytest.skip("torch runs eagerly")
+    np.testing.assert_array_equal(eager, compiled)
+
+
+def test_dynamic_shape_in_tf_graph():
+    if BACKEND != "tensorflow":
+        pytest.skip("dynamic shapes inside a graph are a TensorFlow matter")
+    import tensorflow as tf
+
+    fn = tf.function(
+        lambda x: kd_random.keep_mask(tf.shape(x), 0.5, [1, 1], rng="portable"),
+        input_signature=[tf.TensorSpec([None, 8])],
+    )
+    mask = numpy(fn(tf.ones((5, 8))))
+    assert mask.shape == (5, 8)
+    eager = numpy(kd_random.keep_mask((5, 8), 0.5, [1, 1], rng="portable"))
+    np.testing.assert_array_equal(mask, eager)
