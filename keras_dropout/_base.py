@@ -212,9 +212,7 @@ class BaseDropout(keras.layers.Layer):
 
     def dropout(self, inputs, rate, seed):
         """Training-time behaviour. `rate`: float32 scalar; `seed`: tensor."""
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement `dropout()`."
-        )
+        raise NotImplementedError(f"{type(self).__name__} must implement `dropout()`.")
 
     def inference(self, inputs, rate):
         """Inference-time behaviour; the identity unless overridden."""

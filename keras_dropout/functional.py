@@ -28,14 +28,10 @@ def resolve_noise_shape(inputs, noise_shape):
             f"tuple of length {len(shape)} (the rank of the inputs). "
             f"Received: noise_shape={tuple(noise_shape)}"
         )
-    return tuple(
-        shape[i] if dim is None else dim for i, dim in enumerate(noise_shape)
-    )
+    return tuple(shape[i] if dim is None else dim for i, dim in enumerate(noise_shape))
 
 
-def dropout(
-    inputs, rate, seed, noise_shape=None, scaling="inverted", rng=None
-):
+def dropout(inputs, rate, seed, noise_shape=None, scaling="inverted", rng=None):
     """Training-time dropout: zero each unit with probability `rate`.
 
     Args:

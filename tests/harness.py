@@ -78,7 +78,7 @@ def fit_one_step(model, x, y, jit_compile, run_eagerly):
     before = [numpy(w).copy() for w in model.trainable_weights]
     history = model.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
     after = [numpy(w) for w in model.trainable_weights]
-    changed = any(not np.array_equal(a, b) for a, b in zip(before, after))
+    changed = any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
     return history.history["loss"][-1], changed
 
 

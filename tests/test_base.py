@@ -82,8 +82,12 @@ def test_mc_scope_restores_on_error():
 def test_mc_predictions_spread_and_average():
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
-        [keras.Input((10,)), keras.layers.Dense(32, "relu"),
-         keras_dropout.Dropout(0.5, seed=3), keras.layers.Dense(1)]
+        [
+            keras.Input((10,)),
+            keras.layers.Dense(32, "relu"),
+            keras_dropout.Dropout(0.5, seed=3),
+            keras.layers.Dense(1),
+        ]
     )
     x = np.random.default_rng(0).normal(size=(16, 10)).astype("float32")
     deterministic = model.predict(x, verbose=0)
@@ -102,9 +106,7 @@ def test_backend_specific_imports_are_absent():
 
     package = pathlib.Path(keras_dropout.__file__).parent
     pattern = re.compile(r"^\s*(import|from)\s+(tensorflow|jax|torch)\b", re.M)
-    offenders = [
-        str(p) for p in package.rglob("*.py") if pattern.search(p.read_text())
-    ]
+    offenders = [str(p) for p in package.rglob("*.py") if pattern.search(p.read_text())]
     assert offenders == []
 
 

@@ -86,12 +86,16 @@ def test_keras_mask_passes_through():
     assert numpy(model(tokens)).shape == (2, 3)
     layer = keras_dropout.Dropout(0.5)
     mask = np.array([[True, False]])
-    np.testing.assert_array_equal(numpy(layer.compute_mask(np.ones((1, 2)), mask)), mask)
+    np.testing.assert_array_equal(
+        numpy(layer.compute_mask(np.ones((1, 2)), mask)), mask
+    )
 
 
 def test_rate_zero_is_identity_in_training():
     x = np.random.default_rng(4).normal(size=(8, 8)).astype("float32")
-    np.testing.assert_array_equal(numpy(keras_dropout.Dropout(0.0)(x, training=True)), x)
+    np.testing.assert_array_equal(
+        numpy(keras_dropout.Dropout(0.0)(x, training=True)), x
+    )
 
 
 def test_matches_keras_dropout_statistics():
@@ -107,4 +111,6 @@ def test_functional_form_validates():
     with pytest.raises(ValueError, match="`rate`"):
         keras_dropout.functional.dropout(np.ones((2, 2), "float32"), 1.0, seed=1)
     with pytest.raises(ValueError, match="`scaling`"):
-        keras_dropout.functional.dropout(np.ones((2, 2), "float32"), 0.1, 1, scaling="x")
+        keras_dropout.functional.dropout(
+            np.ones((2, 2), "float32"), 0.1, 1, scaling="x"
+        )

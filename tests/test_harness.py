@@ -100,14 +100,21 @@ def test_weights_and_summary_unchanged(case):
     assert any(v is layer.rate_variable for v in layer.non_trainable_variables)
 
 
-@pytest.mark.parametrize("mode", compile_modes(), ids=lambda m: f"jit{m[0]}-eager{m[1]}")
+@pytest.mark.parametrize(
+    "mode", compile_modes(), ids=lambda m: f"jit{m[0]}-eager{m[1]}"
+)
 @pytest.mark.parametrize("style", ["sequential", "functional"])
 def test_fit_step(case, style, mode):
     keras.utils.set_random_seed(0)
     shape = case.input_shape[1:]
     if style == "sequential":
         model = keras.Sequential(
-            [keras.Input(shape), keras.layers.Dense(4), case.make(), keras.layers.Dense(1)]
+            [
+                keras.Input(shape),
+                keras.layers.Dense(4),
+                case.make(),
+                keras.layers.Dense(1),
+            ]
         )
     else:
         inputs = keras.Input(shape)
@@ -142,7 +149,9 @@ def test_subclassed_model(case):
     np.testing.assert_array_equal(first, second)
 
 
-@pytest.mark.parametrize("policy", ["float16", "bfloat16", "mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize(
+    "policy", ["float16", "bfloat16", "mixed_float16", "mixed_bfloat16"]
+)
 def test_dtype_policies(case, policy):
     layer = case.make(dtype=policy)
     compute = keras.DTypePolicy(policy).compute_dtype
@@ -162,7 +171,7 @@ def test_same_seed_same_masks(case):
     x = case.inputs()
     a = _train_outputs(case.make(), x, calls=3)
     b = _train_outputs(case.make(), x, calls=3)
-    for first, second in zip(a, b):
+    for first, second in zip(a, b, strict=True):
         np.testing.assert_array_equal(first, second)
 
 
@@ -206,7 +215,7 @@ def test_mc_scope_with_compiled_predict(case):
             np.testing.assert_allclose(model.predict(x, verbose=0), baseline, rtol=1e-6)
     assert not np.array_equal(first, second)
     assert not np.allclose(eager, baseline)
-    for before, var in zip(moving, norm.non_trainable_weights):
+    for before, var in zip(moving, norm.non_trainable_weights, strict=True):
         np.testing.assert_array_equal(before, numpy(var))
     np.testing.assert_allclose(model.predict(x, verbose=0), baseline, rtol=1e-6)
     np.testing.assert_allclose(numpy(model(x)), baseline, rtol=1e-5, atol=1e-6)
@@ -217,7 +226,9 @@ def test_layer_created_inside_scope(case):
         layer = case.make()
         assert np.any(numpy(layer(case.inputs())) == 0)
     x = case.inputs()
-    np.testing.assert_allclose(numpy(layer(x)), case.inference(x, case.kwargs["rate"]), rtol=1e-6)
+    np.testing.assert_allclose(
+        numpy(layer(x)), case.inference(x, case.kwargs["rate"]), rtol=1e-6
+    )
 
 
 # --- arguments ------------------------------------------------------------
@@ -276,7 +287,7 @@ def test_compiled_call_matches_eager(case):
         compiled = [numpy(fn(x)) for _ in range(2)]
     else:
         pytest.skip("torch has no jit_compile mode for layers; eager is its path")
-    for a, b in zip(eager, compiled):
+    for a, b in zip(eager, compiled, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6)
     assert not np.array_equal(compiled[0], compiled[1])
 

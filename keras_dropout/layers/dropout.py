@@ -72,14 +72,10 @@ class Dropout(BaseDropout):
     ):
         super().__init__(rate, seed=seed, mc=mc, **kwargs)
         self.noise_shape = _validation.check_noise_shape(noise_shape)
-        self.scaling = _validation.check_choice(
-            scaling, "scaling", functional.SCALINGS
-        )
+        self.scaling = _validation.check_choice(scaling, "scaling", functional.SCALINGS)
 
     def build(self, input_shape):
-        if self.noise_shape is not None and len(self.noise_shape) != len(
-            input_shape
-        ):
+        if self.noise_shape is not None and len(self.noise_shape) != len(input_shape):
             raise ValueError(
                 "Invalid value received for argument `noise_shape`. Expected "
                 f"a tuple of length {len(input_shape)} (the rank of the "
