@@ -34,7 +34,7 @@ CASES = [
         keras_dropout.Dropout,
         {"rate": 0.5, "seed": 3, "scaling": "classic"},
         input_shape=(4, 6),
-        inference=lambda x, rate: x * (1.0 - rate),
+        inference=lambda layer, x: x * (1.0 - layer.rate),
     ),
     LayerCase(
         keras_dropout.Dropout,

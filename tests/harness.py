@@ -23,18 +23,33 @@ class LayerCase:
         cls: the layer class.
         kwargs: constructor arguments (a `rate` and `seed` among them).
         input_shape: a concrete input shape, batch first.
-        inference: `f(x, rate) -> expected inference output` (numpy).
+        inference: `f(layer, x) -> expected inference output` (numpy);
+            the identity by default.
         bad_kwargs: `(kwargs_update, argument_name)` pairs that must raise a
             `ValueError` naming `argument_name`.
-        build: optional `f(**kwargs) -> layer` (for wrappers).
+        build: optional `f(**kwargs) -> layer` (for wrappers, whose wrapped
+            layer must be fresh for every instance).
+        zeros: whether training sets dropped units to exactly 0 (False for
+            multiplicative-noise, alpha and weight-dropping layers).
+        mask_gradient: whether d sum(out) / dx equals out / x (true for a
+            multiplicative mask on the inputs).
+        weights: how many weights the layer has once built (those of a
+            wrapped layer included); the pack's own state never counts.
     """
 
     cls: type
     kwargs: dict
     input_shape: tuple
-    inference: Callable = lambda x, rate: x
+    inference: Callable = lambda layer, x: x
     bad_kwargs: list = dataclasses.field(default_factory=list)
     build: Callable | None = None
+    zeros: bool = True
+    mask_gradient: bool = True
+    weights: int = 0
+
+    @property
+    def rate(self):
+        return self.kwargs["rate"]
 
     @property
     def id(self):

@@ -27,8 +27,9 @@ def test_get_config_round_trip(case):
     clone = case.cls.from_config(config)
     assert clone.get_config() == config
     for key, value in case.kwargs.items():
-        expected = list(value) if isinstance(value, tuple) else value
-        assert config[key] == expected
+        if isinstance(value, (bool, int, float, str, tuple, type(None))):
+            expected = list(value) if isinstance(value, tuple) else value
+            assert config[key] == expected
 
 
 def test_serialize_round_trip(case):
@@ -51,7 +52,7 @@ def test_keras_file_save_load(case, tmp_path):
     np.testing.assert_array_equal(numpy(loaded(x)), numpy(model(x)))
     layer = loaded.layers[-1]
     assert type(layer) is case.cls
-    assert layer.rate == pytest.approx(case.kwargs["rate"])
+    assert layer.rate == pytest.approx(case.rate)
 
 
 def test_changed_rate_is_saved(case):
@@ -78,7 +79,7 @@ def test_symbolic_call_with_none_dims(case):
 def test_inference_behaviour(case):
     layer = case.make()
     x = case.inputs()
-    expected = case.inference(x, case.kwargs["rate"])
+    expected = case.inference(layer, x)
     np.testing.assert_allclose(numpy(layer(x)), expected, rtol=1e-6)
     np.testing.assert_allclose(numpy(layer(x, training=False)), expected, rtol=1e-6)
 
@@ -87,15 +88,18 @@ def test_training_drops_units(case):
     layer = case.make()
     x = case.inputs()
     out = numpy(layer(x, training=True))
-    assert out.shape == x.shape and out.dtype == x.dtype
-    assert np.any(out == 0) and np.any(out != 0)
+    assert out.dtype == x.dtype
+    assert not np.allclose(out, case.inference(layer, x))
+    if case.zeros:
+        assert np.any(out == 0) and np.any(out != 0)
 
 
 def test_weights_and_summary_unchanged(case):
     layer = case.make()
     layer(case.inputs())
-    assert len(layer.weights) == 0
-    assert layer.count_params() == 0
+    assert len(layer.weights) == case.weights
+    if case.weights == 0:
+        assert layer.count_params() == 0
     # The rate and MC switch are state, like the seed generator's.
     assert any(v is layer.rate_variable for v in layer.non_trainable_variables)
 
@@ -161,7 +165,8 @@ def test_dtype_policies(case, policy):
         values = numpy(keras.ops.cast(out, "float32"))
         assert np.all(np.isfinite(values))
     dropped = numpy(keras.ops.cast(layer(x, training=True), "float32"))
-    assert np.any(dropped == 0) and np.any(dropped != 0)
+    if case.zeros:
+        assert np.any(dropped == 0) and np.any(dropped != 0)
 
 
 # --- seeds ----------------------------------------------------------------
@@ -177,14 +182,16 @@ def test_same_seed_same_masks(case):
 
 def test_consecutive_calls_differ(case):
     outs = _train_outputs(case.make(), case.inputs(), calls=2)
-    assert not np.array_equal(outs[0] == 0, outs[1] == 0)
+    assert not np.array_equal(outs[0], outs[1])
+    if case.zeros:
+        assert not np.array_equal(outs[0] == 0, outs[1] == 0)
 
 
 def test_different_seeds_differ(case):
     x = case.inputs()
     a = _train_outputs(case.make(seed=1), x)[0]
     b = _train_outputs(case.make(seed=2), x)[0]
-    assert not np.array_equal(a == 0, b == 0)
+    assert not np.array_equal(a, b)
 
 
 # --- Monte Carlo mode -----------------------------------------------------
@@ -194,7 +201,7 @@ def test_mc_flag(case):
     layer = case.make(mc=True)
     x = case.inputs()
     first, second = numpy(layer(x)), numpy(layer(x, training=False))
-    assert np.any(first == 0)
+    assert not np.allclose(first, case.inference(layer, x))
     assert not np.array_equal(first, second)
 
 
@@ -224,11 +231,9 @@ def test_mc_scope_with_compiled_predict(case):
 def test_layer_created_inside_scope(case):
     with keras_dropout.mc_dropout():
         layer = case.make()
-        assert np.any(numpy(layer(case.inputs())) == 0)
-    x = case.inputs()
-    np.testing.assert_allclose(
-        numpy(layer(x)), case.inference(x, case.kwargs["rate"]), rtol=1e-6
-    )
+        x = case.inputs()
+        assert not np.allclose(numpy(layer(x)), case.inference(layer, x))
+    np.testing.assert_allclose(numpy(layer(x)), case.inference(layer, x), rtol=1e-6)
 
 
 # --- arguments ------------------------------------------------------------
@@ -247,7 +252,7 @@ def test_rate_setter_validates(case):
     for bad in (1.0, -0.5, float("nan"), "x", True):
         with pytest.raises(ValueError, match="`rate`"):
             layer.rate = bad
-    assert layer.rate == pytest.approx(case.kwargs["rate"])
+    assert layer.rate == pytest.approx(case.rate)
 
 
 def test_integer_inputs_refused(case):
@@ -298,8 +303,9 @@ def test_gradients(case):
     out = numpy(case.make()(x, training=True))
     grad = _input_gradient(layer, x)
     assert np.all(np.isfinite(grad))
-    # Dropped units pass no gradient; kept units pass out/x (their scale).
-    np.testing.assert_allclose(grad, out / x, rtol=1e-5, atol=1e-7)
+    if case.mask_gradient:
+        # Dropped units pass no gradient; kept units pass out/x (their scale).
+        np.testing.assert_allclose(grad, out / x, rtol=1e-5, atol=1e-7)
 
 
 def _input_gradient(layer, x):
@@ -315,10 +321,11 @@ def _input_gradient(layer, x):
         import jax
 
         layer.build(x.shape)
+        weights = [v.value for v in layer.trainable_variables]
         state = [v.value for v in layer.non_trainable_variables]
 
         def total(x):
-            out, _ = layer.stateless_call([], state, x, training=True)
+            out, _ = layer.stateless_call(weights, state, x, training=True)
             return out.sum()
 
         return np.asarray(jax.grad(total)(x))

@@ -1,0 +1,52 @@
+"""Every tutorial runs top to bottom on this backend, in its quick mode."""
+
+import json
+import os
+import pathlib
+
+import pytest
+
+from tests.harness import BACKEND
+
+TUTORIALS = sorted((pathlib.Path(__file__).parents[1] / "tutorials").glob("*.ipynb"))
+
+
+def test_there_are_tutorials():
+    assert TUTORIALS
+
+
+@pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.stem)
+def test_stored_clean(path):
+    notebook = json.loads(path.read_text())
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [], f"{path.name} holds stored outputs"
+            assert cell["execution_count"] is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.stem)
+def test_runs_in_quick_mode(path, monkeypatch):
+    import nbclient
+    import nbformat
+
+    monkeypatch.setenv("KERAS_BACKEND", BACKEND)
+    monkeypatch.setenv("KERAS_DROPOUT_QUICK", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    notebook = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()
+    errors = [
+        output
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.output_type == "error"
+    ]
+    assert not errors
+    assert os.environ["KERAS_DROPOUT_QUICK"] == "1"
