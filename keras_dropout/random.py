@@ -24,6 +24,7 @@ from keras import ops
 from keras_dropout import config
 
 _TWO_POW_MINUS_24 = 1.0 / 16777216.0
+_TWO_POW_23 = 1 << 23
 
 
 def _int32(value):
@@ -73,8 +74,12 @@ def _seed_words(seed):
     return ops.cast(ops.convert_to_tensor(seed), "int32")
 
 
-def _portable_bits(shape, seed):
-    """24 uniform random bits per element, as int32 in [0, 2**24)."""
+def _portable_hash(shape, seed):
+    """A 32-bit hash of (seed, call counter, flat index) per element, int32.
+
+    `h >> 8` (arithmetic) is then uniform on `[-2**23, 2**23)`; adding `2**23`
+    gives 24 uniform bits.
+    """
     seed = _seed_words(seed)
     key_0 = _mix(ops.bitwise_xor(seed[0], _KEY_SALT))
     key_1 = _mix(ops.add(seed[1], key_0))
@@ -84,7 +89,7 @@ def _portable_bits(shape, seed):
     index = ops.arange(size, dtype="int32")
     bits = _mix(ops.add(ops.multiply(index, _GOLDEN), key_0))
     bits = _mix(ops.bitwise_xor(bits, key_1))
-    return ops.reshape(_shift_right(bits, 8), shape)
+    return ops.reshape(ops.right_shift(bits, 8), shape)
 
 
 class _DrawnSeed(keras.random.SeedGenerator):
@@ -126,7 +131,7 @@ def uniform(shape, seed, rng=None):
     a float32 threshold are exact and identical on every backend.
     """
     if _resolve_rng(rng) == "portable":
-        bits = _portable_bits(shape, seed)
+        bits = ops.add(_portable_hash(shape, seed), _TWO_POW_23)
         return ops.multiply(ops.cast(bits, "float32"), _TWO_POW_MINUS_24)
     _check_seed(seed)
     if isinstance(seed, (list, tuple, np.ndarray)):
@@ -146,4 +151,13 @@ def keep_mask(shape, rate, seed, rng=None):
     layer's rate variable); `rate=0` keeps everything.
     """
     rate = ops.cast(rate, "float32")
+    if _resolve_rng(rng) == "portable":
+        # The same decision as `uniform(...) >= rate`, in integers (two
+        # fewer passes over the mask): u = (h + 2**23) / 2**24 >= rate
+        # exactly when h >= ceil(rate * 2**24) - 2**23 (rate * 2**24 is exact
+        # in float32).
+        threshold = ops.subtract(
+            ops.cast(ops.ceil(ops.multiply(rate, 16777216.0)), "int32"), _TWO_POW_23
+        )
+        return ops.greater_equal(_portable_hash(shape, seed), threshold)
     return ops.greater_equal(uniform(shape, seed, rng=rng), rate)
