@@ -10,12 +10,24 @@ from keras_dropout import random as random
 from keras_dropout._base import BaseDropout as BaseDropout
 from keras_dropout._base import mc_dropout as mc_dropout
 from keras_dropout.layers.dropout import Dropout as Dropout
+from keras_dropout.layers.noise import AlphaDropout as AlphaDropout
+from keras_dropout.layers.noise import GaussianDropout as GaussianDropout
+from keras_dropout.layers.spatial import SpatialDropout1D as SpatialDropout1D
+from keras_dropout.layers.spatial import SpatialDropout2D as SpatialDropout2D
+from keras_dropout.layers.spatial import SpatialDropout3D as SpatialDropout3D
+from keras_dropout.layers.variational import VariationalDropout as VariationalDropout
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlphaDropout",
     "BaseDropout",
     "Dropout",
+    "GaussianDropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "VariationalDropout",
     "__version__",
     "config",
     "functional",

@@ -225,3 +225,27 @@ class BaseDropout(keras.layers.Layer):
         config = super().get_config()
         config.update({"rate": self.rate, "seed": self.seed, "mc": self.mc})
         return config
+
+
+class _NoiseShapeDropout(BaseDropout):
+    """A dropout layer with Keras's `noise_shape` argument."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, mc=False, **kwargs):
+        super().__init__(rate, seed=seed, mc=mc, **kwargs)
+        self.noise_shape = _validation.check_noise_shape(noise_shape)
+
+    def build(self, input_shape):
+        if self.noise_shape is not None and len(self.noise_shape) != len(input_shape):
+            raise ValueError(
+                "Invalid value received for argument `noise_shape`. Expected "
+                f"a tuple of length {len(input_shape)} (the rank of the "
+                f"inputs, shape {tuple(input_shape)}). "
+                f"Received: noise_shape={self.noise_shape}"
+            )
+        super().build(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        noise_shape = None if self.noise_shape is None else list(self.noise_shape)
+        config["noise_shape"] = noise_shape
+        return config

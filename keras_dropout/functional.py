@@ -13,6 +13,16 @@ from keras_dropout import random as kd_random
 
 SCALINGS = ("inverted", "classic")
 
+# SELU's constants (Klambauer et al., 2017): selu(x) -> -SCALE * ALPHA as
+# x -> -inf, the value alpha dropout sets dropped units to.
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
+ALPHA_PRIME = -SELU_SCALE * SELU_ALPHA
+
+# The portable generator's uniforms are multiples of 2**-24, so `1 - u` is at
+# least this; the guard keeps `log` finite for any generator.
+_SMALLEST_UNIFORM = 2.0**-24
+
 
 def resolve_noise_shape(inputs, noise_shape):
     """The mask shape: `noise_shape` with `None` entries taken from `inputs`.
@@ -58,8 +68,7 @@ def dropout(inputs, rate, seed, noise_shape=None, scaling="inverted", rng=None):
     >>> sorted(set(y.ravel().tolist())) in ([0.0, 2.0], [0.0], [2.0])
     True
     """
-    if isinstance(rate, (int, float)):
-        _validation.check_rate(rate)
+    rate = _check_functional_rate(rate)
     _validation.check_choice(scaling, "scaling", SCALINGS)
     keep = kd_random.keep_mask(
         resolve_noise_shape(inputs, noise_shape), rate, seed, rng=rng
@@ -73,3 +82,94 @@ def dropout(inputs, rate, seed, noise_shape=None, scaling="inverted", rng=None):
 def classic_inference(inputs, rate):
     """Inference for `scaling="classic"`: outputs times `1 - rate`."""
     return ops.multiply(inputs, ops.cast(ops.subtract(1.0, rate), inputs.dtype))
+
+
+def _check_functional_rate(rate):
+    if isinstance(rate, (int, float)):
+        _validation.check_rate(rate)
+    return ops.cast(rate, "float32")
+
+
+def gaussian_dropout(inputs, rate, seed, noise_shape=None, rng=None):
+    """Multiplies the inputs by Gaussian noise of mean 1, variance r/(1-r).
+
+    That variance is the one inverted Bernoulli dropout at rate `r` gives
+    each unit, so both have the same first two moments. `rate=0` returns the
+    inputs unchanged.
+
+    Args:
+        inputs: a floating-point tensor.
+        rate: float in `[0, 1)` or a float32 scalar tensor.
+        seed: int, `keras.random.SeedGenerator`, or drawn seed tensor.
+        noise_shape: optional shape of the noise, broadcast over the inputs
+            (`None` entries are filled from the inputs).
+        rng: `"portable"`, `"native"` or `None` (the configured default).
+
+    Returns:
+        A tensor of the inputs' shape and dtype.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_dropout.functional import gaussian_dropout
+    >>> y = np.asarray(gaussian_dropout(np.ones((200, 500), "float32"), 0.2, 0))
+    >>> bool(abs(y.mean() - 1) < 0.01), bool(abs(y.var() - 0.2 / 0.8) < 0.01)
+    (True, True)
+    """
+    rate = _check_functional_rate(rate)
+    stddev = ops.sqrt(ops.divide(rate, ops.subtract(1.0, rate)))
+    shape = resolve_noise_shape(inputs, noise_shape)
+    normal = kd_random.normal(shape, seed, rng=rng)
+    noise = ops.add(1.0, ops.multiply(stddev, normal))
+    return ops.multiply(inputs, ops.cast(noise, inputs.dtype))
+
+
+def alpha_dropout(inputs, rate, seed, noise_shape=None, rng=None):
+    """Alpha dropout: keeps zero mean and unit variance for SELU networks.
+
+    Each unit is set, with probability `rate`, to SELU's negative saturation
+    value `alpha' = -scale * alpha`, then every unit goes through the affine
+    map `a * x + b` with `a = ((1 - rate) * (1 + rate * alpha'**2))**-0.5`
+    and `b = -a * alpha' * rate`: for inputs of mean 0 and variance 1 the
+    outputs keep mean 0 and variance 1. `rate=0` returns the inputs.
+
+    Args:
+        inputs: a floating-point tensor.
+        rate: float in `[0, 1)` or a float32 scalar tensor.
+        seed: int, `keras.random.SeedGenerator`, or drawn seed tensor.
+        noise_shape: optional shape of the mask, broadcast over the inputs
+            (`None` entries are filled from the inputs).
+        rng: `"portable"`, `"native"` or `None` (the configured default).
+
+    Returns:
+        A tensor of the inputs' shape and dtype.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_dropout.functional import alpha_dropout
+    >>> x = np.random.default_rng(0).normal(size=(200, 500)).astype("float32")
+    >>> y = np.asarray(alpha_dropout(x, 0.1, seed=0))
+    >>> bool(abs(y.mean()) < 0.01), bool(abs(y.var() - 1) < 0.02)
+    (True, True)
+    """
+    rate = _check_functional_rate(rate)
+    keep = kd_random.keep_mask(
+        resolve_noise_shape(inputs, noise_shape), rate, seed, rng=rng
+    )
+    # a * x + b, computed as (x + b / a) * a with b / a = -alpha' * rate: no
+    # multiply feeds an add, so XLA has no multiply-add to fuse into an FMA,
+    # rounding stays relative to the output even near 0, and compiled and
+    # eager calls agree to an ulp. Likewise 1 / a**2 is computed as
+    # (1 - rate) * (rate + alpha'**-2) * alpha'**2. At rate 0, a is exactly 1
+    # and b / a is 0 (in float32, alpha'**-2 * alpha'**2 rounds to 1).
+    variance = ops.multiply(
+        ops.multiply(ops.subtract(1.0, rate), ops.add(rate, ALPHA_PRIME**-2)),
+        ALPHA_PRIME**2,
+    )
+    scale = ops.divide(1.0, ops.sqrt(variance))
+    shift = ops.multiply(rate, -ALPHA_PRIME)
+    dtype = inputs.dtype
+    outputs = ops.where(keep, inputs, ops.full_like(inputs, ALPHA_PRIME))
+    outputs = ops.add(outputs, ops.cast(shift, dtype))
+    return ops.multiply(outputs, ops.cast(scale, dtype))

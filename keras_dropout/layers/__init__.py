@@ -1,3 +1,9 @@
 """The layers, one small module per family."""
 
 from keras_dropout.layers.dropout import Dropout as Dropout
+from keras_dropout.layers.noise import AlphaDropout as AlphaDropout
+from keras_dropout.layers.noise import GaussianDropout as GaussianDropout
+from keras_dropout.layers.spatial import SpatialDropout1D as SpatialDropout1D
+from keras_dropout.layers.spatial import SpatialDropout2D as SpatialDropout2D
+from keras_dropout.layers.spatial import SpatialDropout3D as SpatialDropout3D
+from keras_dropout.layers.variational import VariationalDropout as VariationalDropout

@@ -2,11 +2,11 @@ import keras
 
 from keras_dropout import _validation
 from keras_dropout import functional
-from keras_dropout._base import BaseDropout
+from keras_dropout._base import _NoiseShapeDropout
 
 
 @keras.saving.register_keras_serializable(package="keras_dropout")
-class Dropout(BaseDropout):
+class Dropout(_NoiseShapeDropout):
     """Randomly zeroes input units during training.
 
     Each unit is set to 0 with probability `rate` at each training step.
@@ -70,19 +70,8 @@ class Dropout(BaseDropout):
         mc=False,
         **kwargs,
     ):
-        super().__init__(rate, seed=seed, mc=mc, **kwargs)
-        self.noise_shape = _validation.check_noise_shape(noise_shape)
+        super().__init__(rate, noise_shape=noise_shape, seed=seed, mc=mc, **kwargs)
         self.scaling = _validation.check_choice(scaling, "scaling", functional.SCALINGS)
-
-    def build(self, input_shape):
-        if self.noise_shape is not None and len(self.noise_shape) != len(input_shape):
-            raise ValueError(
-                "Invalid value received for argument `noise_shape`. Expected "
-                f"a tuple of length {len(input_shape)} (the rank of the "
-                f"inputs, shape {tuple(input_shape)}). "
-                f"Received: noise_shape={self.noise_shape}"
-            )
-        super().build(input_shape)
 
     def dropout(self, inputs, rate, seed):
         return functional.dropout(
@@ -96,12 +85,5 @@ class Dropout(BaseDropout):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "noise_shape": (
-                    None if self.noise_shape is None else list(self.noise_shape)
-                ),
-                "scaling": self.scaling,
-            }
-        )
+        config["scaling"] = self.scaling
         return config
