@@ -9,6 +9,10 @@ from keras_dropout import functional as functional
 from keras_dropout import random as random
 from keras_dropout._base import BaseDropout as BaseDropout
 from keras_dropout._base import mc_dropout as mc_dropout
+from keras_dropout.layers.concrete import ConcreteDropout as ConcreteDropout
+from keras_dropout.layers.concrete import concrete_regularizers as concrete_regularizers
+from keras_dropout.layers.dropconnect import DropConnect as DropConnect
+from keras_dropout.layers.dropconnect import DropConnectDense as DropConnectDense
 from keras_dropout.layers.dropout import Dropout as Dropout
 from keras_dropout.layers.noise import AlphaDropout as AlphaDropout
 from keras_dropout.layers.noise import GaussianDropout as GaussianDropout
@@ -22,6 +26,9 @@ __version__ = "0.1.0"
 __all__ = [
     "AlphaDropout",
     "BaseDropout",
+    "ConcreteDropout",
+    "DropConnect",
+    "DropConnectDense",
     "Dropout",
     "GaussianDropout",
     "SpatialDropout1D",
@@ -29,6 +36,7 @@ __all__ = [
     "SpatialDropout3D",
     "VariationalDropout",
     "__version__",
+    "concrete_regularizers",
     "config",
     "functional",
     "mc_dropout",

@@ -192,6 +192,10 @@ class BaseDropout(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         self._check_inputs(inputs)
+        # Whether this call trains (read while tracing): wrappers pass it to
+        # the wrapped layer and keep its state updates only then, never
+        # inside the `cond` below.
+        self._training_call = bool(training)
         rate = self._state.rate.value
         # One seed per call, drawn outside any branch: JAX cannot update the
         # seed generator's state from inside `cond`.
@@ -249,3 +253,61 @@ class _NoiseShapeDropout(BaseDropout):
         noise_shape = None if self.noise_shape is None else list(self.noise_shape)
         config["noise_shape"] = noise_shape
         return config
+
+
+class _Wrapper:
+    """What the pack's wrappers share: calling the wrapped layer safely.
+
+    `BaseDropout.call` may trace `dropout` and `inference` as the two
+    branches of a `cond` (MC mode in a compiled `predict`), where JAX cannot
+    update state. So the wrapped layer always runs in a nested
+    `keras.StatelessScope`, and its state updates (seed generators, moving
+    statistics) and added losses are kept only in training calls, which
+    never run inside that `cond`. Inference-mode calls of a Keras layer
+    update no state that matters (Keras RNNs advance their dropout seed even
+    then).
+    """
+
+    def _call_wrapped(self, inputs, replaced=None):
+        """`self.layer(inputs)`, with some variables' values replaced.
+
+        `replaced` maps `id(variable)` to the value the wrapped layer sees.
+        """
+        replaced = replaced or {}
+        training = getattr(self, "_training_call", False)
+        variables = self.layer.variables
+        # Every variable's *current* value (a traced one inside an enclosing
+        # stateless scope, as under JAX's `fit`), not only the replaced ones:
+        # variables missing from a nested scope would read their stale value.
+        mapping = [(v, replaced.get(id(v), v.value)) for v in variables]
+        scope = keras.StatelessScope(state_mapping=mapping, collect_losses=True)
+        before = {id(v): scope.get_current_value(v) for v in variables}
+        with scope:
+            outputs = self.layer(inputs, training=training)
+        if training:
+            for v in variables:
+                if id(v) in replaced:
+                    continue  # never write masked weights back
+                value = scope.get_current_value(v)
+                if value is not before[id(v)]:
+                    v.assign(value)
+            for loss in scope.losses:
+                self.layer.add_loss(loss)
+        return outputs
+
+    def inference(self, inputs, rate):
+        return self._call_wrapped(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+    def compute_mask(self, inputs, mask=None):
+        return self.layer.compute_mask(inputs, mask)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        layer = keras.saving.deserialize_keras_object(
+            config.pop("layer"), custom_objects=custom_objects
+        )
+        return cls(layer, **config)

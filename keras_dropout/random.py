@@ -42,6 +42,7 @@ _GOLDEN = _int32(0x9E3779B9)
 _MIX_1 = _int32(0x7FEB352D)
 _MIX_2 = _int32(0x846CA68B)
 _KEY_SALT = _int32(0x632BE5AB)
+_COUNTER_SALT = _int32(0x2C1B3C6D)
 
 
 def _shift_right(x, bits):
@@ -87,7 +88,10 @@ def _portable_hash(shape, seed):
     """
     seed = _seed_words(seed)
     key_0 = _mix(ops.bitwise_xor(seed[0], _KEY_SALT))
-    key_1 = _mix(ops.add(seed[1], key_0))
+    # Not `mix(seed[1] + key_0)`: that equals the first round's value at the
+    # index i with i * golden == seed[1], which the second round would then
+    # map to 0 (u = 0.5 at element 0 of every first call, for any seed).
+    key_1 = _mix(ops.bitwise_xor(key_0, _mix(ops.add(seed[1], _COUNTER_SALT))))
     size = 1
     for dim in shape:
         size = size * dim

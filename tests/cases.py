@@ -1,13 +1,19 @@
 """Every public layer configuration the harness checks. Add new layers here."""
 
+import keras
+
 import keras_dropout
 from keras_dropout import AlphaDropout
+from keras_dropout import ConcreteDropout
+from keras_dropout import DropConnect
+from keras_dropout import DropConnectDense
 from keras_dropout import GaussianDropout
 from keras_dropout import SpatialDropout1D
 from keras_dropout import SpatialDropout2D
 from keras_dropout import SpatialDropout3D
 from keras_dropout import VariationalDropout
 from tests.harness import LayerCase
+from tests.harness import numpy
 
 BAD_RATES = [
     ({"rate": -0.1}, "rate"),
@@ -154,5 +160,187 @@ CASES += [
         input_shape=(3, 7, 5),
         zeros=False,
         mask_gradient=False,
+    ),
+]
+
+
+# Wrappers: each instance wraps a fresh layer with seeded initializers, so
+# that two instances with the same seed compute the same thing.
+def _seeded(name, seed):
+    return keras.initializers.get({"class_name": name, "config": {"seed": seed}})
+
+
+def _dense(units, dtype=None):
+    return keras.layers.Dense(
+        units,
+        kernel_initializer=_seeded("GlorotUniform", 0),
+        bias_initializer=_seeded("RandomUniform", 1),
+        dtype=dtype,
+    )
+
+
+def _conv1d(filters, dtype=None):
+    return keras.layers.Conv1D(
+        filters,
+        3,
+        padding="same",
+        kernel_initializer=_seeded("GlorotUniform", 0),
+        dtype=dtype,
+    )
+
+
+def _conv2d(filters, dtype=None):
+    return keras.layers.Conv2D(
+        filters,
+        3,
+        padding="same",
+        kernel_initializer=_seeded("GlorotUniform", 0),
+        dtype=dtype,
+    )
+
+
+def _lstm(units, dtype=None):
+    return keras.layers.LSTM(
+        units,
+        return_sequences=True,
+        kernel_initializer=_seeded("GlorotUniform", 0),
+        # Not the default Orthogonal: JAX has no float16 QR on CPU.
+        recurrent_initializer=_seeded("GlorotUniform", 1),
+        dtype=dtype,
+    )
+
+
+_NOT_A_LAYER = object()
+
+
+def _wrapping(cls, inner):
+    """A factory `f(**kwargs)`: `cls(inner(dtype), **kwargs)`, fresh each call.
+
+    `layer=` replaces the wrapped layer (to test a bad one).
+    """
+
+    def build(layer=_NOT_A_LAYER, dtype=None, **kwargs):
+        if layer is _NOT_A_LAYER:
+            layer = inner(dtype)
+        return cls(layer, dtype=dtype, **kwargs)
+
+    return build
+
+
+def _dense_factory(**kwargs):
+    kwargs.setdefault("kernel_initializer", _seeded("GlorotUniform", 0))
+    kwargs.setdefault("bias_initializer", _seeded("RandomUniform", 1))
+    return DropConnectDense(**kwargs)
+
+
+def _wrapped_output(layer, x):
+    return numpy(layer.layer(x))
+
+
+BAD_DROPCONNECT = BAD_RATES + [
+    ({"variational": 1}, "variational"),
+    ({"weights": ()}, "weights"),
+    ({"weights": (1,)}, "weights"),
+    ({"weights": ""}, "weights"),
+    ({"layer": "dense"}, "layer"),
+]
+
+BAD_CONCRETE = [
+    ({"init_rate": 0.0}, "init_rate"),
+    ({"init_rate": 1.0}, "init_rate"),
+    ({"init_rate": -0.1}, "init_rate"),
+    ({"init_rate": float("nan")}, "init_rate"),
+    ({"init_rate": "0.5"}, "init_rate"),
+    ({"init_rate": True}, "init_rate"),
+    ({"init_rate": None}, "init_rate"),
+    ({"temperature": 0.0}, "temperature"),
+    ({"temperature": -1.0}, "temperature"),
+    ({"temperature": float("inf")}, "temperature"),
+    ({"weight_regularizer": -1e-6}, "weight_regularizer"),
+    ({"dropout_regularizer": "x"}, "dropout_regularizer"),
+    ({"spatial": 1}, "spatial"),
+    ({"data_format": "nhwc"}, "data_format"),
+    ({"layer": "dense"}, "layer"),
+    ({"seed": 1.5}, "seed"),
+    ({"mc": 1}, "mc"),
+]
+
+CASES += [
+    LayerCase(
+        DropConnect,
+        {"rate": 0.3, "seed": 7},
+        input_shape=(4, 5, 6),
+        build=_wrapping(DropConnect, lambda dtype: _dense(6, dtype)),
+        inference=_wrapped_output,
+        bad_kwargs=BAD_DROPCONNECT,
+        zeros=False,
+        mask_gradient=False,
+        weights=2,
+    ),
+    LayerCase(
+        DropConnect,
+        {"rate": 0.4, "seed": 3, "variational": True},
+        input_shape=(4, 6),
+        build=_wrapping(DropConnect, lambda dtype: _dense(6, dtype)),
+        inference=_wrapped_output,
+        zeros=False,
+        mask_gradient=False,
+        weights=2,
+    ),
+    LayerCase(
+        DropConnect,
+        {"rate": 0.4, "seed": 3},
+        input_shape=(3, 7, 6),
+        build=_wrapping(DropConnect, lambda dtype: _conv1d(6, dtype)),
+        inference=_wrapped_output,
+        zeros=False,
+        mask_gradient=False,
+        weights=2,
+    ),
+    LayerCase(
+        DropConnectDense,
+        {"units": 6, "rate": 0.25, "seed": 5, "activation": "tanh"},
+        input_shape=(4, 6),
+        build=_dense_factory,
+        inference=_wrapped_output,
+        bad_kwargs=BAD_RATES + [({"units": 0}, "units"), ({"units": 2.5}, "units")],
+        zeros=False,
+        mask_gradient=False,
+        weights=2,
+    ),
+    LayerCase(
+        DropConnect,
+        {"rate": 0.3, "seed": 11, "weights": ("recurrent_kernel",)},
+        input_shape=(3, 5, 6),
+        build=_wrapping(DropConnect, lambda dtype: _lstm(6, dtype)),
+        inference=_wrapped_output,
+        zeros=False,
+        mask_gradient=False,
+        weights=3,
+    ),
+    LayerCase(
+        ConcreteDropout,
+        {"init_rate": 0.3, "seed": 7},
+        input_shape=(4, 6),
+        build=_wrapping(ConcreteDropout, lambda dtype: _dense(6, dtype)),
+        inference=_wrapped_output,
+        bad_kwargs=BAD_CONCRETE,
+        zeros=False,
+        mask_gradient=False,
+        weights=3,
+        rate_arg="init_rate",
+        atol=1e-5,
+    ),
+    LayerCase(
+        ConcreteDropout,
+        {"init_rate": 0.2, "seed": 2, "spatial": True, "temperature": 0.05},
+        input_shape=(2, 5, 5, 3),
+        build=_wrapping(ConcreteDropout, lambda dtype: _conv2d(3, dtype)),
+        inference=_wrapped_output,
+        zeros=False,
+        mask_gradient=False,
+        weights=3,
+        rate_arg="init_rate",
+        atol=1e-5,
     ),
 ]

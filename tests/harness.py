@@ -35,6 +35,11 @@ class LayerCase:
             multiplicative mask on the inputs).
         weights: how many weights the layer has once built (those of a
             wrapped layer included); the pack's own state never counts.
+        rate_arg: the constructor argument `layer.rate` starts from
+            (`"init_rate"` for `ConcreteDropout`).
+        atol: absolute tolerance of compiled-versus-eager comparisons. XLA
+            fuses multiply-adds and reorders sums (a wrapped layer's matrix
+            products): outputs near 0 then differ by more than rtol allows.
     """
 
     cls: type
@@ -46,10 +51,12 @@ class LayerCase:
     zeros: bool = True
     mask_gradient: bool = True
     weights: int = 0
+    rate_arg: str = "rate"
+    atol: float = 1e-6
 
     @property
     def rate(self):
-        return self.kwargs["rate"]
+        return self.kwargs[self.rate_arg]
 
     @property
     def id(self):

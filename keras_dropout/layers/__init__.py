@@ -1,5 +1,8 @@
 """The layers, one small module per family."""
 
+from keras_dropout.layers.concrete import ConcreteDropout as ConcreteDropout
+from keras_dropout.layers.dropconnect import DropConnect as DropConnect
+from keras_dropout.layers.dropconnect import DropConnectDense as DropConnectDense
 from keras_dropout.layers.dropout import Dropout as Dropout
 from keras_dropout.layers.noise import AlphaDropout as AlphaDropout
 from keras_dropout.layers.noise import GaussianDropout as GaussianDropout
