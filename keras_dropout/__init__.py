@@ -11,9 +11,15 @@ from keras_dropout._base import BaseDropout as BaseDropout
 from keras_dropout._base import mc_dropout as mc_dropout
 from keras_dropout.layers.concrete import ConcreteDropout as ConcreteDropout
 from keras_dropout.layers.concrete import concrete_regularizers as concrete_regularizers
+from keras_dropout.layers.dropblock import DropBlock1D as DropBlock1D
+from keras_dropout.layers.dropblock import DropBlock2D as DropBlock2D
+from keras_dropout.layers.dropblock import DropBlock3D as DropBlock3D
 from keras_dropout.layers.dropconnect import DropConnect as DropConnect
 from keras_dropout.layers.dropconnect import DropConnectDense as DropConnectDense
 from keras_dropout.layers.dropout import Dropout as Dropout
+from keras_dropout.layers.droppath import DropPath as DropPath
+from keras_dropout.layers.droppath import StochasticDepth as StochasticDepth
+from keras_dropout.layers.droppath import drop_path_rates as drop_path_rates
 from keras_dropout.layers.noise import AlphaDropout as AlphaDropout
 from keras_dropout.layers.noise import GaussianDropout as GaussianDropout
 from keras_dropout.layers.spatial import SpatialDropout1D as SpatialDropout1D
@@ -27,16 +33,22 @@ __all__ = [
     "AlphaDropout",
     "BaseDropout",
     "ConcreteDropout",
+    "DropBlock1D",
+    "DropBlock2D",
+    "DropBlock3D",
     "DropConnect",
     "DropConnectDense",
+    "DropPath",
     "Dropout",
     "GaussianDropout",
     "SpatialDropout1D",
     "SpatialDropout2D",
     "SpatialDropout3D",
+    "StochasticDepth",
     "VariationalDropout",
     "__version__",
     "concrete_regularizers",
+    "drop_path_rates",
     "config",
     "functional",
     "mc_dropout",

@@ -5,8 +5,12 @@ import keras
 import keras_dropout
 from keras_dropout import AlphaDropout
 from keras_dropout import ConcreteDropout
+from keras_dropout import DropBlock1D
+from keras_dropout import DropBlock2D
+from keras_dropout import DropBlock3D
 from keras_dropout import DropConnect
 from keras_dropout import DropConnectDense
+from keras_dropout import DropPath
 from keras_dropout import GaussianDropout
 from keras_dropout import SpatialDropout1D
 from keras_dropout import SpatialDropout2D
@@ -342,5 +346,84 @@ CASES += [
         weights=3,
         rate_arg="init_rate",
         atol=1e-5,
+    ),
+]
+
+
+# Structured layers. StochasticDepth takes two inputs, which the harness
+# cannot pass: its equivalents of these checks are in tests/test_droppath.py.
+BAD_BLOCK_SIZES_2D = [
+    ({"block_size": 0}, "block_size"),
+    ({"block_size": -2}, "block_size"),
+    ({"block_size": (3,)}, "block_size"),
+    ({"block_size": (3, 3, 3)}, "block_size"),
+    ({"block_size": (3, 0)}, "block_size"),
+    ({"block_size": 2.5}, "block_size"),
+    ({"block_size": True}, "block_size"),
+    ({"block_size": "3"}, "block_size"),
+    ({"block_size": None}, "block_size"),
+]
+
+CASES += [
+    # Maps small enough to run fast, large enough that every seed used here
+    # drops some blocks and keeps some units (also once `Dense(4)` makes the
+    # last axis 4, a spatial axis with "channels_first").
+    LayerCase(
+        DropBlock1D,
+        {"rate": 0.3, "block_size": 3, "seed": 7},
+        input_shape=(3, 12, 4),
+        bad_kwargs=BAD_RATES
+        + BAD_DATA_FORMATS
+        + [({"block_size": (2, 2)}, "block_size"), ({"block_size": 0}, "block_size")],
+    ),
+    LayerCase(
+        DropBlock1D,
+        {"rate": 0.4, "block_size": 2, "seed": 5, "data_format": "channels_first"},
+        input_shape=(3, 4, 12),
+    ),
+    LayerCase(
+        DropBlock2D,
+        {"rate": 0.3, "block_size": 3, "seed": 3, "data_format": "channels_last"},
+        input_shape=(2, 8, 6, 3),
+        bad_kwargs=BAD_RATES + BAD_DATA_FORMATS + BAD_BLOCK_SIZES_2D,
+    ),
+    LayerCase(
+        DropBlock2D,
+        {
+            "rate": 0.3,
+            "block_size": (2, 3),
+            "seed": 11,
+            "data_format": "channels_first",
+        },
+        input_shape=(2, 3, 8, 6),
+    ),
+    LayerCase(
+        DropBlock3D,
+        {"rate": 0.3, "block_size": 2, "seed": 2},
+        input_shape=(2, 4, 5, 6, 3),
+        bad_kwargs=BAD_RATES
+        + BAD_DATA_FORMATS
+        + [({"block_size": (2, 2)}, "block_size"), ({"block_size": -1}, "block_size")],
+    ),
+    LayerCase(
+        DropBlock3D,
+        {
+            "rate": 0.3,
+            "block_size": (1, 2, 3),
+            "seed": 9,
+            "data_format": "channels_first",
+        },
+        input_shape=(2, 3, 4, 5, 6),
+    ),
+    LayerCase(
+        DropPath,
+        {"rate": 0.5, "seed": 7},
+        input_shape=(8, 5, 6),
+        bad_kwargs=BAD_RATES,
+    ),
+    LayerCase(
+        DropPath,
+        {"rate": 0.3, "seed": 4},
+        input_shape=(16, 6),
     ),
 ]

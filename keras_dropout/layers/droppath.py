@@ -1,0 +1,307 @@
+"""Drop path / stochastic depth: drop whole residual branches per sample."""
+
+import numbers
+
+import keras
+from keras import ops
+
+from keras_dropout import _validation
+from keras_dropout import random as kd_random
+from keras_dropout._base import BaseDropout
+from keras_dropout.functional import _check_functional_rate
+
+MODES = ("row", "batch")
+_EXPECTED_INPUTS = (
+    "a list or tuple [shortcut, residual] of two tensors of the same shape"
+)
+
+
+def drop_path(inputs, rate, seed, rng=None):
+    """Training-time drop path: zero whole samples, scale the others.
+
+    Each sample (the first axis) is zeroed with probability `rate` or kept
+    and divided by `1 - rate`; the mask has shape
+    `(batch,) + (1,) * (ndim - 1)`. `rate=0` returns the inputs.
+
+    Args:
+        inputs: a floating-point tensor of rank >= 1, batch first.
+        rate: float in `[0, 1)` or a float32 scalar tensor.
+        seed: int, `keras.random.SeedGenerator`, or drawn seed tensor.
+        rng: `"portable"`, `"native"` or `None` (the configured default).
+
+    Returns:
+        A tensor of the inputs' shape and dtype.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_dropout.layers.droppath import drop_path
+    >>> y = np.asarray(drop_path(np.ones((8, 3), "float32"), 0.5, seed=0))
+    >>> sorted(set(np.unique(y, axis=0)[:, 0].tolist()))
+    [0.0, 2.0]
+    """
+    rate = _check_functional_rate(rate)
+    shape = (ops.shape(inputs)[0],) + (1,) * (len(inputs.shape) - 1)
+    keep = kd_random.keep_mask(shape, rate, seed, rng=rng)
+    scaled = ops.divide(inputs, ops.cast(ops.subtract(1.0, rate), inputs.dtype))
+    return ops.where(keep, scaled, ops.zeros_like(inputs))
+
+
+def drop_path_rates(max_rate, depth):
+    """The linearly increasing drop-path rates of ViT, DeiT, Swin, ConvNeXt.
+
+    Block `i` of `n` gets `max_rate * i / (n - 1)`: 0 for the first block,
+    `max_rate` for the last, as timm's `torch.linspace(0, max_rate, n)`
+    (a single block gets `[0.0]`). The values are Python floats rounded to
+    12 decimals (so `0.15` prints as `0.15`); timm's float32 `linspace`
+    differs from them by float32 rounding (about 1e-8).
+
+    Args:
+        max_rate: float in `[0, 1)`, the rate of the deepest block.
+        depth: a positive int, the number of blocks; or a list of positive
+            ints, the number of blocks in each stage: the same rates over
+            the total depth are then split by stage.
+
+    Returns:
+        A list of floats, or (for a list `depth`) a list of lists.
+
+    Example:
+
+    >>> import keras_dropout
+    >>> keras_dropout.drop_path_rates(0.2, 5)
+    [0.0, 0.05, 0.1, 0.15, 0.2]
+    >>> keras_dropout.drop_path_rates(0.3, [1, 2, 1])
+    [[0.0], [0.1, 0.2], [0.3]]
+    """
+    max_rate = _validation.check_rate(max_rate, "max_rate")
+    expected = "a positive int or a non-empty list of positive ints (per stage)"
+
+    def is_count(value):
+        return (
+            isinstance(value, numbers.Integral)
+            and not isinstance(value, bool)
+            and value >= 1
+        )
+
+    if is_count(depth):
+        stages = None
+        total = int(depth)
+    elif (
+        isinstance(depth, (list, tuple))
+        and len(depth) > 0
+        and all(is_count(d) for d in depth)
+    ):
+        stages = [int(d) for d in depth]
+        total = sum(stages)
+    else:
+        raise _validation.invalid("depth", expected, depth)
+    if total == 1:
+        rates = [0.0]
+    else:
+        # Rounded so that 0.2 * 3 / 4 is 0.15, not 0.15000000000000002.
+        rates = [round(max_rate * i / (total - 1), 12) for i in range(total)]
+    if stages is None:
+        return rates
+    split, start = [], 0
+    for count in stages:
+        split.append(rates[start : start + count])
+        start += count
+    return split
+
+
+@keras.saving.register_keras_serializable(package="keras_dropout")
+class DropPath(BaseDropout):
+    """Drops a residual branch for whole samples (drop path).
+
+    For each sample, the input is either zeroed (with probability `rate`)
+    or divided by `1 - rate`: the mask has shape
+    `(batch,) + (1,) * (ndim - 1)`. Applied to the branch of a residual
+    block, `x + DropPath(rate)(branch(x))`, it skips the branch for a
+    random subset of the samples: stochastic depth as used in timm and in
+    ViT, DeiT, Swin and ConvNeXt (see `drop_path_rates` for the usual
+    per-block rates). Inference is the identity.
+
+    Compared with timm's `DropPath`, it adds `mc` and the
+    `keras_dropout.mc_dropout()` scope; a rate that can change during
+    training without recompiling (for rate schedules); seeds, with masks
+    that are the same on TensorFlow, JAX and PyTorch (with the default
+    `"portable"` generator); and one implementation for the three
+    backends, in place of the copies with differing semantics scattered
+    in keras-hub.
+
+    Args:
+        rate: float in `[0, 1)`, the probability of dropping a sample's
+            branch (not of keeping it). Can be changed during training
+            (`layer.rate = 0.2`) without recompiling.
+        seed: optional int for the layer's seed generator.
+        mc: if `True`, drop at inference too (Monte Carlo dropout).
+            See also the `keras_dropout.mc_dropout()` scope.
+        **kwargs: base layer keyword arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: a floating-point tensor of any rank >= 1, batch first.
+        training: Python bool; `True` applies drop path.
+
+    Input shape:
+        Arbitrary, batch first.
+
+    Output shape:
+        Same as the input.
+
+    Example:
+
+    >>> import numpy as np, keras_dropout
+    >>> layer = keras_dropout.DropPath(0.5, seed=0)
+    >>> branch = np.ones((8, 4), "float32")
+    >>> y = np.asarray(layer(branch, training=True))
+    >>> bool(np.all(y == y[:, :1]))  # one decision per sample
+    True
+    >>> sorted(set(y.ravel().tolist()))
+    [0.0, 2.0]
+    >>> bool(np.all(np.asarray(layer(branch)) == branch))  # inference
+    True
+
+    Reference:
+        - [Huang et al., 2016](https://arxiv.org/abs/1603.09382): Deep
+          networks with stochastic depth.
+        - [Larsson et al., 2016](https://arxiv.org/abs/1605.07648):
+          FractalNet (the name "drop path").
+    """
+
+    def dropout(self, inputs, rate, seed):
+        return drop_path(inputs, rate, seed)
+
+
+@keras.saving.register_keras_serializable(package="keras_dropout")
+class StochasticDepth(BaseDropout):
+    """A residual connection whose branch is randomly skipped in training.
+
+    Called on `[shortcut, residual]`, it returns
+    `shortcut + dropped(residual)`. Two formulations:
+
+    * `mode="row"` (default, timm's and modern vision models'): each
+      sample's residual is zeroed with probability `rate` or divided by
+      `1 - rate`; inference returns `shortcut + residual`. The same as
+      `shortcut + DropPath(rate)(residual)`.
+    * `mode="batch"` (the original paper's and TensorFlow Addons'): one
+      draw for the whole batch keeps the residual unscaled or drops it for
+      every sample; inference returns `shortcut + (1 - rate) * residual`.
+
+    Both give the same expected output in training and at inference.
+
+    Compared with keras-cv's `StochasticDepth` (batch mode only, no
+    seed), it adds per-sample mode, seeds with masks that are the same on
+    TensorFlow, JAX and PyTorch, `mc` and the `keras_dropout.mc_dropout()`
+    scope, a rate that can change during training without recompiling,
+    and a check that the inputs are two tensors of the same shape.
+
+    Args:
+        rate: float in `[0, 1)`, the probability of dropping the residual
+            (not of keeping it). Can be changed during training
+            (`layer.rate = 0.2`) without recompiling.
+        mode: `"row"` or `"batch"`, see above.
+        seed: optional int for the layer's seed generator.
+        mc: if `True`, drop at inference too (Monte Carlo dropout).
+            See also the `keras_dropout.mc_dropout()` scope.
+        **kwargs: base layer keyword arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: a list or tuple `[shortcut, residual]` of two
+            floating-point tensors of the same shape, batch first.
+        training: Python bool; `True` applies stochastic depth.
+
+    Input shape:
+        Two tensors of the same shape, batch first.
+
+    Output shape:
+        That shape.
+
+    Example:
+
+    >>> import numpy as np, keras_dropout
+    >>> layer = keras_dropout.StochasticDepth(0.5, seed=0)
+    >>> shortcut = np.zeros((8, 3), "float32")
+    >>> residual = np.ones((8, 3), "float32")
+    >>> y = np.asarray(layer([shortcut, residual], training=True))
+    >>> sorted(set(y.ravel().tolist()))  # per sample: dropped or scaled
+    [0.0, 2.0]
+    >>> np.asarray(layer([shortcut, residual]))[0].tolist()  # inference
+    [1.0, 1.0, 1.0]
+    >>> batch = keras_dropout.StochasticDepth(0.5, mode="batch", seed=0)
+    >>> np.asarray(batch([shortcut, residual]))[0].tolist()
+    [0.5, 0.5, 0.5]
+
+    Reference:
+        - [Huang et al., 2016](https://arxiv.org/abs/1603.09382): Deep
+          networks with stochastic depth.
+    """
+
+    def __init__(self, rate, mode="row", seed=None, mc=False, **kwargs):
+        super().__init__(rate, seed=seed, mc=mc, **kwargs)
+        self.mode = _validation.check_choice(mode, "mode", MODES)
+
+    def _check_inputs(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+            received = (
+                f"a {type(inputs).__name__} of length {len(inputs)}"
+                if isinstance(inputs, (list, tuple))
+                else f"a single tensor of shape {getattr(inputs, 'shape', None)}"
+            )
+            raise ValueError(
+                f"Invalid value received for argument `inputs` of layer "
+                f"`{self.name}` (StochasticDepth). Expected {_EXPECTED_INPUTS}. "
+                f"Received: {received}"
+            )
+        self._check_shapes([tuple(t.shape) for t in inputs])
+        for tensor in inputs:
+            super()._check_inputs(tensor)
+
+    def _check_shapes(self, shapes):
+        first, second = (tuple(shape) for shape in shapes)
+        if len(first) != len(second) or any(
+            a is not None and b is not None and a != b
+            for a, b in zip(first, second, strict=True)
+        ):
+            raise ValueError(
+                f"Invalid value received for argument `inputs` of layer "
+                f"`{self.name}` (StochasticDepth). Expected {_EXPECTED_INPUTS}. "
+                f"Received: shapes {first} and {second}"
+            )
+
+    def dropout(self, inputs, rate, seed):
+        shortcut, residual = inputs
+        if self.mode == "row":
+            return ops.add(shortcut, drop_path(residual, rate, seed))
+        keep = kd_random.keep_mask((1,) * len(residual.shape), rate, seed)
+        return ops.add(shortcut, ops.where(keep, residual, ops.zeros_like(residual)))
+
+    def inference(self, inputs, rate):
+        shortcut, residual = inputs
+        if self.mode == "row":
+            return ops.add(shortcut, residual)
+        keep = ops.cast(ops.subtract(1.0, rate), residual.dtype)
+        return ops.add(shortcut, ops.multiply(residual, keep))
+
+    def compute_output_shape(self, input_shape):
+        if not (
+            isinstance(input_shape, (list, tuple))
+            and len(input_shape) == 2
+            and all(isinstance(s, (list, tuple)) for s in input_shape)
+        ):
+            raise ValueError(
+                f"Invalid value received for argument `inputs` of layer "
+                f"`{self.name}` (StochasticDepth). Expected {_EXPECTED_INPUTS}. "
+                f"Received: inputs of shape {input_shape}"
+            )
+        self._check_shapes(input_shape)
+        return tuple(input_shape[0])
+
+    def compute_mask(self, inputs, mask=None):
+        if isinstance(mask, (list, tuple)):
+            return mask[0]
+        return mask
+
+    def get_config(self):
+        config = super().get_config()
+        config["mode"] = self.mode
+        return config
