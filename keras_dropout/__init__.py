@@ -20,12 +20,14 @@ from keras_dropout.layers.dropout import Dropout as Dropout
 from keras_dropout.layers.droppath import DropPath as DropPath
 from keras_dropout.layers.droppath import StochasticDepth as StochasticDepth
 from keras_dropout.layers.droppath import drop_path_rates as drop_path_rates
+from keras_dropout.layers.embedding import EmbeddingDropout as EmbeddingDropout
 from keras_dropout.layers.noise import AlphaDropout as AlphaDropout
 from keras_dropout.layers.noise import GaussianDropout as GaussianDropout
 from keras_dropout.layers.spatial import SpatialDropout1D as SpatialDropout1D
 from keras_dropout.layers.spatial import SpatialDropout2D as SpatialDropout2D
 from keras_dropout.layers.spatial import SpatialDropout3D as SpatialDropout3D
 from keras_dropout.layers.variational import VariationalDropout as VariationalDropout
+from keras_dropout.layers.zoneout import ZoneoutCell as ZoneoutCell
 
 __version__ = "0.1.0"
 
@@ -40,12 +42,14 @@ __all__ = [
     "DropConnectDense",
     "DropPath",
     "Dropout",
+    "EmbeddingDropout",
     "GaussianDropout",
     "SpatialDropout1D",
     "SpatialDropout2D",
     "SpatialDropout3D",
     "StochasticDepth",
     "VariationalDropout",
+    "ZoneoutCell",
     "__version__",
     "concrete_regularizers",
     "drop_path_rates",

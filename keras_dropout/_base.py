@@ -200,19 +200,25 @@ class BaseDropout(keras.layers.Layer):
         # One seed per call, drawn outside any branch: JAX cannot update the
         # seed generator's state from inside `cond`.
         seed = self.seed_generator.next()
-        if training or self.mc:
-            return self.dropout(inputs, rate, seed)
-        mc = self._state.mc.value
-        known = _concrete_bool(mc)
-        if known is not None:  # eager: branch in Python, no `cond` to trace
-            if known:
-                return self.dropout(inputs, rate, seed)
-            return self.inference(inputs, rate)
-        return ops.cond(
-            mc,
+        return self._branch(
+            training,
             lambda: self.dropout(inputs, rate, seed),
             lambda: self.inference(inputs, rate),
         )
+
+    def _branch(self, training, noisy, clean):
+        """`noisy()` when training or in MC mode, else `clean()`.
+
+        The one place training and MC mode are resolved; layers whose call is
+        not `call(inputs, training)` (RNN cells) use it directly.
+        """
+        if training or self.mc:
+            return noisy()
+        mc = self._state.mc.value
+        known = _concrete_bool(mc)
+        if known is not None:  # eager: branch in Python, no `cond` to trace
+            return noisy() if known else clean()
+        return ops.cond(mc, noisy, clean)
 
     def dropout(self, inputs, rate, seed):
         """Training-time behaviour. `rate`: float32 scalar; `seed`: tensor."""
