@@ -10,6 +10,7 @@ from keras_dropout import random as kd_random
 from keras_dropout._base import BaseDropout
 from keras_dropout.functional import _check_functional_rate
 from keras_dropout.layers.spatial import _check_data_format
+from keras_dropout.layers.spatial import _FeatureMaps
 
 
 def _check_block_size(block_size, spatial_rank):
@@ -140,11 +141,8 @@ def drop_block(inputs, rate, block_size, seed, data_format="channels_last", rng=
     return ops.multiply(inputs, ops.cast(ops.multiply(keep, scale), inputs.dtype))
 
 
-class _DropBlock(BaseDropout):
+class _DropBlock(_FeatureMaps, BaseDropout):
     """The shared part of the three DropBlock layers."""
-
-    rank = None
-    spatial = None
 
     def __init__(
         self, rate, block_size, data_format=None, seed=None, mc=False, **kwargs
@@ -153,25 +151,6 @@ class _DropBlock(BaseDropout):
         block = _check_block_size(block_size, self.rank - 2)
         self.block_size = block_size if isinstance(block_size, int) else block
         self.data_format = _check_data_format(data_format)
-
-    def build(self, input_shape):
-        self._check_rank(input_shape)
-        super().build(input_shape)
-
-    def _check_rank(self, shape):
-        if len(shape) == self.rank:
-            return
-        layout = (
-            f"(batch, {self.spatial}, channels)"
-            if self.data_format == "channels_last"
-            else f"(batch, channels, {self.spatial})"
-        )
-        raise ValueError(
-            f"Invalid input to layer `{self.name}` ({type(self).__name__}): "
-            f"expected `inputs` of rank {self.rank}, {layout} for "
-            f'data_format="{self.data_format}". Received: '
-            f"inputs.shape={tuple(shape)} (rank {len(shape)})"
-        )
 
     def dropout(self, inputs, rate, seed):
         self._check_rank(inputs.shape)

@@ -18,24 +18,15 @@ def _check_data_format(data_format):
     return _validation.check_choice(data_format, "data_format", DATA_FORMATS)
 
 
-class _SpatialDropout(BaseDropout):
-    """The shared part of the three spatial layers: the mask's shape.
-
-    The mask has one entry per sample and channel, broadcast over every
-    spatial position: `(batch, 1, ..., 1, channels)` for `"channels_last"`,
-    `(batch, channels, 1, ..., 1)` for `"channels_first"`. In both layouts
-    the mask's entries are in (sample, channel) order, so for the same seed
-    a `"channels_first"` layer drops the same channels as a
-    `"channels_last"` one.
+class _FeatureMaps:
+    """Shared by the layers on `(batch, *spatial, channels)` feature maps
+    (or channels first): the input rank is checked at build time, with an
+    error that names the expected layout. Subclasses set `rank` and
+    `spatial` (a description of the spatial axes, for that message).
     """
 
-    # The input rank (batch included) and how its axes read, per subclass.
     rank = None
     spatial = None
-
-    def __init__(self, rate, data_format=None, seed=None, mc=False, **kwargs):
-        super().__init__(rate, seed=seed, mc=mc, **kwargs)
-        self.data_format = _check_data_format(data_format)
 
     def build(self, input_shape):
         self._check_rank(input_shape)
@@ -55,6 +46,23 @@ class _SpatialDropout(BaseDropout):
             f'data_format="{self.data_format}". Received: '
             f"inputs.shape={tuple(shape)} (rank {len(shape)})"
         )
+
+
+class _SpatialDropout(_FeatureMaps, BaseDropout):
+    """The shared part of the three spatial layers: the mask's shape.
+
+    The mask has one entry per sample and channel, broadcast over every
+    spatial position: `(batch, 1, ..., 1, channels)` for `"channels_last"`,
+    `(batch, channels, 1, ..., 1)` for `"channels_first"`. In both layouts
+    the mask's entries are in (sample, channel) order, so for the same seed
+    a `"channels_first"` layer drops the same channels as a
+    `"channels_last"` one.
+    """
+
+    # The input rank (batch included) and how its axes read, per subclass.
+    def __init__(self, rate, data_format=None, seed=None, mc=False, **kwargs):
+        super().__init__(rate, seed=seed, mc=mc, **kwargs)
+        self.data_format = _check_data_format(data_format)
 
     @property
     def noise_shape(self):
