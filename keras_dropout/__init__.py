@@ -4,9 +4,12 @@ One code path on TensorFlow, JAX and PyTorch. The public API is exactly what
 this module re-exports.
 """
 
+from keras_dropout import callbacks as callbacks
 from keras_dropout import config as config
 from keras_dropout import functional as functional
 from keras_dropout import random as random
+from keras_dropout import schedules as schedules
+from keras_dropout import uncertainty as uncertainty
 from keras_dropout._base import BaseDropout as BaseDropout
 from keras_dropout._base import mc_dropout as mc_dropout
 from keras_dropout.layers.concrete import ConcreteDropout as ConcreteDropout
@@ -28,6 +31,9 @@ from keras_dropout.layers.spatial import SpatialDropout2D as SpatialDropout2D
 from keras_dropout.layers.spatial import SpatialDropout3D as SpatialDropout3D
 from keras_dropout.layers.variational import VariationalDropout as VariationalDropout
 from keras_dropout.layers.zoneout import ZoneoutCell as ZoneoutCell
+from keras_dropout.tools import MCPrediction as MCPrediction
+from keras_dropout.tools import convert as convert
+from keras_dropout.tools import mc_predict as mc_predict
 
 __version__ = "0.1.0"
 
@@ -44,6 +50,7 @@ __all__ = [
     "Dropout",
     "EmbeddingDropout",
     "GaussianDropout",
+    "MCPrediction",
     "SpatialDropout1D",
     "SpatialDropout2D",
     "SpatialDropout3D",
@@ -53,8 +60,13 @@ __all__ = [
     "__version__",
     "concrete_regularizers",
     "drop_path_rates",
+    "callbacks",
     "config",
+    "convert",
     "functional",
     "mc_dropout",
+    "mc_predict",
     "random",
+    "schedules",
+    "uncertainty",
 ]

@@ -56,18 +56,17 @@ class mc_dropout:  # noqa: N801 - used like a function: `with mc_dropout():`
     Args:
         enabled: whether the scope turns MC mode on (default) or off.
 
-    Example:
-
-    >>> import numpy as np, keras, keras_dropout
-    >>> model = keras.Sequential([keras.Input((4,)),
-    ...                           keras_dropout.Dropout(0.5, seed=1)])
-    >>> x = np.ones((1, 4), "float32")
-    >>> bool(np.all(model.predict(x, verbose=0) == 1.0))
-    True
-    >>> with keras_dropout.mc_dropout():
-    ...     samples = [model.predict(x, verbose=0) for _ in range(20)]
-    >>> bool(np.std(samples) > 0)
-    True
+    Examples:
+        >>> import numpy as np, keras, keras_dropout
+        >>> model = keras.Sequential([keras.Input((4,)),
+        ...                           keras_dropout.Dropout(0.5, seed=1)])
+        >>> x = np.ones((1, 4), "float32")
+        >>> bool(np.all(model.predict(x, verbose=0) == 1.0))
+        True
+        >>> with keras_dropout.mc_dropout():
+        ...     samples = [model.predict(x, verbose=0) for _ in range(20)]
+        >>> bool(np.std(samples) > 0)
+        True
     """
 
     def __init__(self, enabled=True):

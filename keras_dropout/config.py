@@ -29,13 +29,12 @@ def set_rng(name):
     build and compile a model; a function that is already compiled keeps
     the generator it was traced with.
 
-    Example:
-
-    >>> import keras_dropout
-    >>> keras_dropout.config.set_rng("native")
-    >>> keras_dropout.config.get_rng()
-    'native'
-    >>> keras_dropout.config.set_rng("portable")
+    Examples:
+        >>> import keras_dropout
+        >>> keras_dropout.config.set_rng("native")
+        >>> keras_dropout.config.get_rng()
+        'native'
+        >>> keras_dropout.config.set_rng("portable")
     """
     global _rng
     if not isinstance(name, str) or name not in RNG_CHOICES:

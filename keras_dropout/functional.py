@@ -60,13 +60,12 @@ def dropout(inputs, rate, seed, noise_shape=None, scaling="inverted", rng=None):
     Returns:
         A tensor of the inputs' shape and dtype.
 
-    Example:
-
-    >>> import numpy as np
-    >>> from keras_dropout.functional import dropout
-    >>> y = np.asarray(dropout(np.ones((2, 4), "float32"), 0.5, seed=0))
-    >>> sorted(set(y.ravel().tolist())) in ([0.0, 2.0], [0.0], [2.0])
-    True
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout.functional import dropout
+        >>> y = np.asarray(dropout(np.ones((2, 4), "float32"), 0.5, seed=0))
+        >>> sorted(set(y.ravel().tolist())) in ([0.0, 2.0], [0.0], [2.0])
+        True
     """
     rate = _check_functional_rate(rate)
     _validation.check_choice(scaling, "scaling", SCALINGS)
@@ -108,13 +107,12 @@ def gaussian_dropout(inputs, rate, seed, noise_shape=None, rng=None):
     Returns:
         A tensor of the inputs' shape and dtype.
 
-    Example:
-
-    >>> import numpy as np
-    >>> from keras_dropout.functional import gaussian_dropout
-    >>> y = np.asarray(gaussian_dropout(np.ones((200, 500), "float32"), 0.2, 0))
-    >>> bool(abs(y.mean() - 1) < 0.01), bool(abs(y.var() - 0.2 / 0.8) < 0.01)
-    (True, True)
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout.functional import gaussian_dropout
+        >>> y = np.asarray(gaussian_dropout(np.ones((200, 500), "float32"), 0.2, 0))
+        >>> bool(abs(y.mean() - 1) < 0.01), bool(abs(y.var() - 0.2 / 0.8) < 0.01)
+        (True, True)
     """
     rate = _check_functional_rate(rate)
     stddev = ops.sqrt(ops.divide(rate, ops.subtract(1.0, rate)))
@@ -144,14 +142,13 @@ def alpha_dropout(inputs, rate, seed, noise_shape=None, rng=None):
     Returns:
         A tensor of the inputs' shape and dtype.
 
-    Example:
-
-    >>> import numpy as np
-    >>> from keras_dropout.functional import alpha_dropout
-    >>> x = np.random.default_rng(0).normal(size=(200, 500)).astype("float32")
-    >>> y = np.asarray(alpha_dropout(x, 0.1, seed=0))
-    >>> bool(abs(y.mean()) < 0.01), bool(abs(y.var() - 1) < 0.02)
-    (True, True)
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout.functional import alpha_dropout
+        >>> x = np.random.default_rng(0).normal(size=(200, 500)).astype("float32")
+        >>> y = np.asarray(alpha_dropout(x, 0.1, seed=0))
+        >>> bool(abs(y.mean()) < 0.01), bool(abs(y.var() - 1) < 0.02)
+        (True, True)
     """
     rate = _check_functional_rate(rate)
     keep = kd_random.keep_mask(

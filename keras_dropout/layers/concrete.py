@@ -59,12 +59,11 @@ def concrete_regularizers(n_samples, length_scale=1e-2, tau=1.0):
         length_scale: positive float, the prior length scale.
         tau: positive float, the model precision (inverse observation noise).
 
-    Example:
-
-    >>> import keras_dropout
-    >>> wd, dd = keras_dropout.concrete_regularizers(1000)
-    >>> print(f"{wd:.1e} {dd:.1e}")
-    1.0e-07 2.0e-03
+    Examples:
+        >>> import keras_dropout
+        >>> wd, dd = keras_dropout.concrete_regularizers(1000)
+        >>> print(f"{wd:.1e} {dd:.1e}")
+        1.0e-07 2.0e-03
     """
     if (
         isinstance(n_samples, bool)
@@ -185,22 +184,21 @@ class ConcreteDropout(_Wrapper, BaseDropout):
     `training` value, its state updates and added losses kept in training
     calls only.
 
-    Example:
-
-    >>> import numpy as np, keras, keras_dropout
-    >>> wd, dd = keras_dropout.concrete_regularizers(n_samples=1000)
-    >>> layer = keras_dropout.ConcreteDropout(
-    ...     keras.layers.Dense(2), weight_regularizer=wd,
-    ...     dropout_regularizer=dd, init_rate=0.2, seed=0)
-    >>> x = np.ones((4, 3), "float32")
-    >>> tuple(layer(x, training=True).shape)
-    (4, 2)
-    >>> round(layer.rate, 4)  # learned during fit; starts at init_rate
-    0.2
-    >>> [w.name for w in layer.weights]
-    ['p_logit', 'kernel', 'bias']
-    >>> len(layer.losses)  # the penalty
-    1
+    Examples:
+        >>> import numpy as np, keras, keras_dropout
+        >>> wd, dd = keras_dropout.concrete_regularizers(n_samples=1000)
+        >>> layer = keras_dropout.ConcreteDropout(
+        ...     keras.layers.Dense(2), weight_regularizer=wd,
+        ...     dropout_regularizer=dd, init_rate=0.2, seed=0)
+        >>> x = np.ones((4, 3), "float32")
+        >>> tuple(layer(x, training=True).shape)
+        (4, 2)
+        >>> round(layer.rate, 4)  # learned during fit; starts at init_rate
+        0.2
+        >>> [w.name for w in layer.weights]
+        ['p_logit', 'kernel', 'bias']
+        >>> len(layer.losses)  # the penalty
+        1
 
     Reference:
         - [Gal, Hron & Kendall, 2017](https://arxiv.org/abs/1705.07832):

@@ -76,14 +76,13 @@ def drop_block(inputs, rate, block_size, seed, data_format="channels_last", rng=
     Returns:
         A tensor of the inputs' shape and dtype.
 
-    Example:
-
-    >>> import numpy as np
-    >>> from keras_dropout.layers.dropblock import drop_block
-    >>> x = np.ones((1, 6, 6, 1), "float32")
-    >>> y = np.asarray(drop_block(x, 0.3, 3, seed=0))
-    >>> y.shape
-    (1, 6, 6, 1)
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout.layers.dropblock import drop_block
+        >>> x = np.ones((1, 6, 6, 1), "float32")
+        >>> y = np.asarray(drop_block(x, 0.3, 3, seed=0))
+        >>> y.shape
+        (1, 6, 6, 1)
     """
     rate = _check_functional_rate(rate)
     data_format = _check_data_format(data_format)
@@ -227,14 +226,13 @@ class DropBlock1D(_DropBlock):
     Output shape:
         Same as the input.
 
-    Example:
-
-    >>> import numpy as np, keras_dropout
-    >>> layer = keras_dropout.DropBlock1D(0.3, block_size=4, seed=1)
-    >>> x = np.ones((2, 32, 3), "float32")  # (batch, steps, channels)
-    >>> y = np.asarray(layer(x, training=True))
-    >>> bool(np.any(y == 0)), bool(np.all(np.asarray(layer(x)) == x))
-    (True, True)
+    Examples:
+        >>> import numpy as np, keras_dropout
+        >>> layer = keras_dropout.DropBlock1D(0.3, block_size=4, seed=1)
+        >>> x = np.ones((2, 32, 3), "float32")  # (batch, steps, channels)
+        >>> y = np.asarray(layer(x, training=True))
+        >>> bool(np.any(y == 0)), bool(np.all(np.asarray(layer(x)) == x))
+        (True, True)
 
     Reference:
         - [Ghiasi et al., 2018](https://arxiv.org/abs/1810.12890):
@@ -309,18 +307,17 @@ class DropBlock2D(_DropBlock):
     Output shape:
         Same as the input.
 
-    Example:
-
-    >>> import numpy as np, keras_dropout
-    >>> layer = keras_dropout.DropBlock2D(0.2, block_size=3, seed=0)
-    >>> x = np.ones((1, 12, 12, 1), "float32")
-    >>> y = np.asarray(layer(x, training=True))[0, :, :, 0]
-    >>> bool(np.any(y == 0))
-    True
-    >>> float(y.sum())  # kept units rescaled: the sum is unchanged
-    144.0
-    >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
-    True
+    Examples:
+        >>> import numpy as np, keras_dropout
+        >>> layer = keras_dropout.DropBlock2D(0.2, block_size=3, seed=0)
+        >>> x = np.ones((1, 12, 12, 1), "float32")
+        >>> y = np.asarray(layer(x, training=True))[0, :, :, 0]
+        >>> bool(np.any(y == 0))
+        True
+        >>> float(y.sum())  # kept units rescaled: the sum is unchanged
+        144.0
+        >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
+        True
 
     Reference:
         - [Ghiasi et al., 2018](https://arxiv.org/abs/1810.12890):
@@ -391,15 +388,14 @@ class DropBlock3D(_DropBlock):
     Output shape:
         Same as the input.
 
-    Example:
-
-    >>> import numpy as np, keras_dropout
-    >>> layer = keras_dropout.DropBlock3D(
-    ...     0.3, block_size=(2, 3, 3), data_format="channels_first", seed=0)
-    >>> x = np.ones((2, 2, 8, 8, 8), "float32")  # (batch, channels, d1, d2, d3)
-    >>> y = np.asarray(layer(x, training=True))
-    >>> bool(np.any(y == 0)), bool(np.all(np.asarray(layer(x)) == x))
-    (True, True)
+    Examples:
+        >>> import numpy as np, keras_dropout
+        >>> layer = keras_dropout.DropBlock3D(
+        ...     0.3, block_size=(2, 3, 3), data_format="channels_first", seed=0)
+        >>> x = np.ones((2, 2, 8, 8, 8), "float32")  # (batch, channels, d1, d2, d3)
+        >>> y = np.asarray(layer(x, training=True))
+        >>> bool(np.any(y == 0)), bool(np.all(np.asarray(layer(x)) == x))
+        (True, True)
 
     Reference:
         - [Ghiasi et al., 2018](https://arxiv.org/abs/1810.12890):

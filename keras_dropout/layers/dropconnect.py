@@ -110,21 +110,20 @@ class DropConnect(_Wrapper, BaseDropout):
     Output shape:
         That of the wrapped layer.
 
-    Example:
-
-    >>> import numpy as np, keras, keras_dropout
-    >>> to_numpy = keras.ops.convert_to_numpy
-    >>> dense = keras.layers.Dense(3, use_bias=False)
-    >>> layer = keras_dropout.DropConnect(dense, rate=0.5, seed=0)
-    >>> x = np.eye(4, dtype="float32")  # rows of the output = rows of W
-    >>> masked = to_numpy(layer(x, training=True))
-    >>> kernel = to_numpy(dense.kernel)
-    >>> bool(np.all((masked == 0) | np.isclose(masked, 2 * kernel)))
-    True
-    >>> bool(np.allclose(to_numpy(layer(x)), kernel))  # inference: full W
-    True
-    >>> len(layer.weights)  # the wrapped layer's weights only
-    1
+    Examples:
+        >>> import numpy as np, keras, keras_dropout
+        >>> to_numpy = keras.ops.convert_to_numpy
+        >>> dense = keras.layers.Dense(3, use_bias=False)
+        >>> layer = keras_dropout.DropConnect(dense, rate=0.5, seed=0)
+        >>> x = np.eye(4, dtype="float32")  # rows of the output = rows of W
+        >>> masked = to_numpy(layer(x, training=True))
+        >>> kernel = to_numpy(dense.kernel)
+        >>> bool(np.all((masked == 0) | np.isclose(masked, 2 * kernel)))
+        True
+        >>> bool(np.allclose(to_numpy(layer(x)), kernel))  # inference: full W
+        True
+        >>> len(layer.weights)  # the wrapped layer's weights only
+        1
 
     Reference:
         - [Wan et al., 2013](http://proceedings.mlr.press/v28/wan13.html):
@@ -263,16 +262,15 @@ class DropConnectDense(DropConnect):
     Output shape:
         N-D tensor `(batch_size, ..., units)`.
 
-    Example:
-
-    >>> import numpy as np, keras, keras_dropout
-    >>> layer = keras_dropout.DropConnectDense(8, 0.3, activation="relu", seed=1)
-    >>> x = np.ones((2, 4), "float32")
-    >>> tuple(layer(x, training=True).shape)
-    (2, 8)
-    >>> to_numpy = keras.ops.convert_to_numpy
-    >>> bool(np.allclose(to_numpy(layer(x)), to_numpy(layer.layer(x))))
-    True
+    Examples:
+        >>> import numpy as np, keras, keras_dropout
+        >>> layer = keras_dropout.DropConnectDense(8, 0.3, activation="relu", seed=1)
+        >>> x = np.ones((2, 4), "float32")
+        >>> tuple(layer(x, training=True).shape)
+        (2, 8)
+        >>> to_numpy = keras.ops.convert_to_numpy
+        >>> bool(np.allclose(to_numpy(layer(x)), to_numpy(layer.layer(x))))
+        True
 
     Reference:
         - [Wan et al., 2013](http://proceedings.mlr.press/v28/wan13.html):

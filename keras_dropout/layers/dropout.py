@@ -44,16 +44,15 @@ class Dropout(_NoiseShapeDropout):
     Output shape:
         Same as the input.
 
-    Example:
-
-    >>> import numpy as np, keras_dropout
-    >>> layer = keras_dropout.Dropout(0.5, seed=0)
-    >>> x = np.ones((2, 6), "float32")
-    >>> y = np.asarray(layer(x, training=True))
-    >>> sorted(set(y.ravel().tolist()))  # dropped units, kept units * 2
-    [0.0, 2.0]
-    >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
-    True
+    Examples:
+        >>> import numpy as np, keras_dropout
+        >>> layer = keras_dropout.Dropout(0.5, seed=0)
+        >>> x = np.ones((2, 6), "float32")
+        >>> y = np.asarray(layer(x, training=True))
+        >>> sorted(set(y.ravel().tolist()))  # dropped units, kept units * 2
+        [0.0, 2.0]
+        >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
+        True
 
     Reference:
         - [Srivastava et al., 2014](https://jmlr.org/papers/v15/srivastava14a.html):

@@ -32,13 +32,12 @@ def drop_path(inputs, rate, seed, rng=None):
     Returns:
         A tensor of the inputs' shape and dtype.
 
-    Example:
-
-    >>> import numpy as np
-    >>> from keras_dropout.layers.droppath import drop_path
-    >>> y = np.asarray(drop_path(np.ones((8, 3), "float32"), 0.5, seed=0))
-    >>> sorted(set(np.unique(y, axis=0)[:, 0].tolist()))
-    [0.0, 2.0]
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout.layers.droppath import drop_path
+        >>> y = np.asarray(drop_path(np.ones((8, 3), "float32"), 0.5, seed=0))
+        >>> sorted(set(np.unique(y, axis=0)[:, 0].tolist()))
+        [0.0, 2.0]
     """
     rate = _check_functional_rate(rate)
     shape = (ops.shape(inputs)[0],) + (1,) * (len(inputs.shape) - 1)
@@ -65,13 +64,12 @@ def drop_path_rates(max_rate, depth):
     Returns:
         A list of floats, or (for a list `depth`) a list of lists.
 
-    Example:
-
-    >>> import keras_dropout
-    >>> keras_dropout.drop_path_rates(0.2, 5)
-    [0.0, 0.05, 0.1, 0.15, 0.2]
-    >>> keras_dropout.drop_path_rates(0.3, [1, 2, 1])
-    [[0.0], [0.1, 0.2], [0.3]]
+    Examples:
+        >>> import keras_dropout
+        >>> keras_dropout.drop_path_rates(0.2, 5)
+        [0.0, 0.05, 0.1, 0.15, 0.2]
+        >>> keras_dropout.drop_path_rates(0.3, [1, 2, 1])
+        [[0.0], [0.1, 0.2], [0.3]]
     """
     max_rate = _validation.check_rate(max_rate, "max_rate")
     expected = "a positive int or a non-empty list of positive ints (per stage)"
@@ -148,18 +146,17 @@ class DropPath(BaseDropout):
     Output shape:
         Same as the input.
 
-    Example:
-
-    >>> import numpy as np, keras_dropout
-    >>> layer = keras_dropout.DropPath(0.5, seed=0)
-    >>> branch = np.ones((8, 4), "float32")
-    >>> y = np.asarray(layer(branch, training=True))
-    >>> bool(np.all(y == y[:, :1]))  # one decision per sample
-    True
-    >>> sorted(set(y.ravel().tolist()))
-    [0.0, 2.0]
-    >>> bool(np.all(np.asarray(layer(branch)) == branch))  # inference
-    True
+    Examples:
+        >>> import numpy as np, keras_dropout
+        >>> layer = keras_dropout.DropPath(0.5, seed=0)
+        >>> branch = np.ones((8, 4), "float32")
+        >>> y = np.asarray(layer(branch, training=True))
+        >>> bool(np.all(y == y[:, :1]))  # one decision per sample
+        True
+        >>> sorted(set(y.ravel().tolist()))
+        [0.0, 2.0]
+        >>> bool(np.all(np.asarray(layer(branch)) == branch))  # inference
+        True
 
     Reference:
         - [Huang et al., 2016](https://arxiv.org/abs/1603.09382): Deep
@@ -216,20 +213,19 @@ class StochasticDepth(BaseDropout):
     Output shape:
         That shape.
 
-    Example:
-
-    >>> import numpy as np, keras_dropout
-    >>> layer = keras_dropout.StochasticDepth(0.5, seed=0)
-    >>> shortcut = np.zeros((8, 3), "float32")
-    >>> residual = np.ones((8, 3), "float32")
-    >>> y = np.asarray(layer([shortcut, residual], training=True))
-    >>> sorted(set(y.ravel().tolist()))  # per sample: dropped or scaled
-    [0.0, 2.0]
-    >>> np.asarray(layer([shortcut, residual]))[0].tolist()  # inference
-    [1.0, 1.0, 1.0]
-    >>> batch = keras_dropout.StochasticDepth(0.5, mode="batch", seed=0)
-    >>> np.asarray(batch([shortcut, residual]))[0].tolist()
-    [0.5, 0.5, 0.5]
+    Examples:
+        >>> import numpy as np, keras_dropout
+        >>> layer = keras_dropout.StochasticDepth(0.5, seed=0)
+        >>> shortcut = np.zeros((8, 3), "float32")
+        >>> residual = np.ones((8, 3), "float32")
+        >>> y = np.asarray(layer([shortcut, residual], training=True))
+        >>> sorted(set(y.ravel().tolist()))  # per sample: dropped or scaled
+        [0.0, 2.0]
+        >>> np.asarray(layer([shortcut, residual]))[0].tolist()  # inference
+        [1.0, 1.0, 1.0]
+        >>> batch = keras_dropout.StochasticDepth(0.5, mode="batch", seed=0)
+        >>> np.asarray(batch([shortcut, residual]))[0].tolist()
+        [0.5, 0.5, 0.5]
 
     Reference:
         - [Huang et al., 2016](https://arxiv.org/abs/1603.09382): Deep

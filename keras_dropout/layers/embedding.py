@@ -65,23 +65,22 @@ class EmbeddingDropout(BaseDropout):
     Output shape:
         The input shape followed by `output_dim`.
 
-    Example:
-
-    >>> import numpy as np, keras, keras_dropout
-    >>> to_numpy = keras.ops.convert_to_numpy
-    >>> embedding = keras.layers.Embedding(10, 3)
-    >>> layer = keras_dropout.EmbeddingDropout(embedding, rate=0.5, seed=0)
-    >>> ids = np.array([[1, 2, 1, 3, 2, 1]])
-    >>> out = to_numpy(layer(ids, training=True))[0]
-    >>> table = to_numpy(embedding.embeddings)
-    >>> all(np.array_equal(out[i], out[j]) for i in range(6) for j in range(6)
-    ...     if ids[0, i] == ids[0, j])  # equal words share their fate
-    True
-    >>> bool(np.all([(v == 0).all() or np.allclose(v, 2 * table[t])
-    ...              for v, t in zip(out, ids[0])]))
-    True
-    >>> bool(np.array_equal(to_numpy(layer(ids)), to_numpy(embedding(ids))))
-    True
+    Examples:
+        >>> import numpy as np, keras, keras_dropout
+        >>> to_numpy = keras.ops.convert_to_numpy
+        >>> embedding = keras.layers.Embedding(10, 3)
+        >>> layer = keras_dropout.EmbeddingDropout(embedding, rate=0.5, seed=0)
+        >>> ids = np.array([[1, 2, 1, 3, 2, 1]])
+        >>> out = to_numpy(layer(ids, training=True))[0]
+        >>> table = to_numpy(embedding.embeddings)
+        >>> all(np.array_equal(out[i], out[j]) for i in range(6) for j in range(6)
+        ...     if ids[0, i] == ids[0, j])  # equal words share their fate
+        True
+        >>> bool(np.all([(v == 0).all() or np.allclose(v, 2 * table[t])
+        ...              for v, t in zip(out, ids[0])]))
+        True
+        >>> bool(np.array_equal(to_numpy(layer(ids)), to_numpy(embedding(ids))))
+        True
 
     Reference:
         - [Gal & Ghahramani, 2016](https://arxiv.org/abs/1512.05287):

@@ -61,16 +61,15 @@ class GaussianDropout(_NoiseShapeDropout):
     Output shape:
         Same as the input.
 
-    Example:
-
-    >>> import numpy as np, keras_dropout
-    >>> layer = keras_dropout.GaussianDropout(0.2, noise_shape=(None, 1), seed=0)
-    >>> x = np.ones((3, 4), "float32")
-    >>> y = np.asarray(layer(x, training=True))
-    >>> bool(np.all(y == y[:, :1]))  # one noise factor per sample
-    True
-    >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
-    True
+    Examples:
+        >>> import numpy as np, keras_dropout
+        >>> layer = keras_dropout.GaussianDropout(0.2, noise_shape=(None, 1), seed=0)
+        >>> x = np.ones((3, 4), "float32")
+        >>> y = np.asarray(layer(x, training=True))
+        >>> bool(np.all(y == y[:, :1]))  # one noise factor per sample
+        True
+        >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
+        True
 
     Reference:
         - [Srivastava et al., 2014](https://jmlr.org/papers/v15/srivastava14a.html):
@@ -133,16 +132,15 @@ class AlphaDropout(_NoiseShapeDropout):
     Output shape:
         Same as the input.
 
-    Example:
-
-    >>> import numpy as np, keras_dropout
-    >>> layer = keras_dropout.AlphaDropout(0.1, seed=0)
-    >>> x = np.random.default_rng(0).normal(size=(200, 500)).astype("float32")
-    >>> y = np.asarray(layer(x, training=True))
-    >>> bool(abs(y.mean()) < 0.01), bool(abs(y.var() - 1) < 0.02)  # 0 and 1
-    (True, True)
-    >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
-    True
+    Examples:
+        >>> import numpy as np, keras_dropout
+        >>> layer = keras_dropout.AlphaDropout(0.1, seed=0)
+        >>> x = np.random.default_rng(0).normal(size=(200, 500)).astype("float32")
+        >>> y = np.asarray(layer(x, training=True))
+        >>> bool(abs(y.mean()) < 0.01), bool(abs(y.var() - 1) < 0.02)  # 0 and 1
+        (True, True)
+        >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
+        True
 
     Reference:
         - [Klambauer et al., 2017](https://arxiv.org/abs/1706.02515):

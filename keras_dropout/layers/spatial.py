@@ -129,18 +129,17 @@ class SpatialDropout1D(_SpatialDropout):
     Output shape:
         Same as the input.
 
-    Example:
-
-    >>> import numpy as np, keras_dropout
-    >>> layer = keras_dropout.SpatialDropout1D(0.5, seed=0)
-    >>> x = np.ones((2, 5, 8), "float32")  # (batch, steps, channels)
-    >>> y = np.asarray(layer(x, training=True))
-    >>> bool(np.all(y == y[:, :1, :]))  # one decision per sample and channel
-    True
-    >>> sorted(set(y.ravel().tolist()))
-    [0.0, 2.0]
-    >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
-    True
+    Examples:
+        >>> import numpy as np, keras_dropout
+        >>> layer = keras_dropout.SpatialDropout1D(0.5, seed=0)
+        >>> x = np.ones((2, 5, 8), "float32")  # (batch, steps, channels)
+        >>> y = np.asarray(layer(x, training=True))
+        >>> bool(np.all(y == y[:, :1, :]))  # one decision per sample and channel
+        True
+        >>> sorted(set(y.ravel().tolist()))
+        [0.0, 2.0]
+        >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
+        True
 
     Reference:
         - [Tompson et al., 2014](https://arxiv.org/abs/1411.4280):
@@ -194,18 +193,17 @@ class SpatialDropout2D(_SpatialDropout):
     Output shape:
         Same as the input.
 
-    Example:
-
-    >>> import numpy as np, keras_dropout
-    >>> layer = keras_dropout.SpatialDropout2D(0.5, seed=0)
-    >>> x = np.ones((2, 3, 4, 8), "float32")  # (batch, rows, cols, channels)
-    >>> y = np.asarray(layer(x, training=True))
-    >>> bool(np.all(y == y[:, :1, :1, :]))  # one decision per sample and channel
-    True
-    >>> sorted(set(y.ravel().tolist()))
-    [0.0, 2.0]
-    >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
-    True
+    Examples:
+        >>> import numpy as np, keras_dropout
+        >>> layer = keras_dropout.SpatialDropout2D(0.5, seed=0)
+        >>> x = np.ones((2, 3, 4, 8), "float32")  # (batch, rows, cols, channels)
+        >>> y = np.asarray(layer(x, training=True))
+        >>> bool(np.all(y == y[:, :1, :1, :]))  # one decision per sample and channel
+        True
+        >>> sorted(set(y.ravel().tolist()))
+        [0.0, 2.0]
+        >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
+        True
 
     Reference:
         - [Tompson et al., 2014](https://arxiv.org/abs/1411.4280):
@@ -260,19 +258,18 @@ class SpatialDropout3D(_SpatialDropout):
     Output shape:
         Same as the input.
 
-    Example:
-
-    >>> import numpy as np, keras_dropout
-    >>> layer = keras_dropout.SpatialDropout3D(
-    ...     0.5, data_format="channels_first", seed=0)
-    >>> x = np.ones((2, 8, 2, 3, 4), "float32")  # (batch, channels, d1, d2, d3)
-    >>> y = np.asarray(layer(x, training=True))
-    >>> bool(np.all(y == y[:, :, :1, :1, :1]))  # one decision per sample and channel
-    True
-    >>> sorted(set(y.ravel().tolist()))
-    [0.0, 2.0]
-    >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
-    True
+    Examples:
+        >>> import numpy as np, keras_dropout
+        >>> layer = keras_dropout.SpatialDropout3D(
+        ...     0.5, data_format="channels_first", seed=0)
+        >>> x = np.ones((2, 8, 2, 3, 4), "float32")  # (batch, channels, d1, d2, d3)
+        >>> y = np.asarray(layer(x, training=True))
+        >>> bool(np.all(y == y[:, :, :1, :1, :1]))  # per sample and channel
+        True
+        >>> sorted(set(y.ravel().tolist()))
+        [0.0, 2.0]
+        >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
+        True
 
     Reference:
         - [Tompson et al., 2014](https://arxiv.org/abs/1411.4280):

@@ -92,18 +92,17 @@ class VariationalDropout(BaseDropout):
     Output shape:
         Same as the input.
 
-    Example:
-
-    >>> import numpy as np, keras_dropout
-    >>> layer = keras_dropout.VariationalDropout(0.5, seed=0)
-    >>> x = np.ones((2, 4, 6), "float32")  # (batch, timesteps, features)
-    >>> y = np.asarray(layer(x, training=True))
-    >>> bool(np.all(y == y[:, :1, :]))  # the same mask at every timestep
-    True
-    >>> sorted(set(y.ravel().tolist()))
-    [0.0, 2.0]
-    >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
-    True
+    Examples:
+        >>> import numpy as np, keras_dropout
+        >>> layer = keras_dropout.VariationalDropout(0.5, seed=0)
+        >>> x = np.ones((2, 4, 6), "float32")  # (batch, timesteps, features)
+        >>> y = np.asarray(layer(x, training=True))
+        >>> bool(np.all(y == y[:, :1, :]))  # the same mask at every timestep
+        True
+        >>> sorted(set(y.ravel().tolist()))
+        [0.0, 2.0]
+        >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
+        True
 
     Reference:
         - [Gal & Ghahramani, 2016](https://arxiv.org/abs/1512.05287):

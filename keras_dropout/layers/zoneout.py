@@ -137,17 +137,16 @@ class ZoneoutCell(BaseDropout, _DropoutRNNCell):
     Output shape:
         That of the wrapped cell: `(batch_size, output_size)` and the states.
 
-    Example:
-
-    >>> import numpy as np, keras, keras_dropout
-    >>> cell = keras_dropout.ZoneoutCell(keras.layers.LSTMCell(4), rate=0.2,
-    ...                                  seed=0)
-    >>> rnn = keras.layers.RNN(cell, return_sequences=True)
-    >>> x = np.ones((2, 5, 3), "float32")
-    >>> tuple(rnn(x, training=True).shape)
-    (2, 5, 4)
-    >>> cell.state_size
-    [4, 4]
+    Examples:
+        >>> import numpy as np, keras, keras_dropout
+        >>> cell = keras_dropout.ZoneoutCell(keras.layers.LSTMCell(4), rate=0.2,
+        ...                                  seed=0)
+        >>> rnn = keras.layers.RNN(cell, return_sequences=True)
+        >>> x = np.ones((2, 5, 3), "float32")
+        >>> tuple(rnn(x, training=True).shape)
+        (2, 5, 4)
+        >>> cell.state_size
+        [4, 4]
 
     Reference:
         - [Krueger et al., 2017](https://arxiv.org/abs/1606.01305):

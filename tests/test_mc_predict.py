@@ -1,0 +1,184 @@
+"""`keras_dropout.tools.mc_predict`: MC mean and spread, seeds, strategies."""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_dropout
+from keras_dropout.tools import MCPrediction
+from keras_dropout.tools import mc_predict
+from keras_dropout.tools import pack_layers
+
+
+def _mlp(dropout=True, batchnorm=False, seed=3):
+    keras.utils.set_random_seed(0)
+    layers = [keras.Input((6,)), keras.layers.Dense(16, "relu")]
+    if batchnorm:
+        layers.append(keras.layers.BatchNormalization())
+    if dropout:
+        layers.append(keras_dropout.Dropout(0.5, seed=seed))
+    layers.append(keras.layers.Dense(2))
+    return keras.Sequential(layers)
+
+
+def _x(rows=20):
+    return np.random.default_rng(0).normal(size=(rows, 6)).astype("float32")
+
+
+@pytest.mark.parametrize("strategy", ["loop", "vectorized"])
+def test_model_without_pack_layers_has_zero_std(strategy):
+    model = _mlp(dropout=False)
+    x = _x()
+    result = mc_predict(model, x, samples=5, verbose=0, strategy=strategy)
+    assert np.all(result.std == 0.0)
+    np.testing.assert_allclose(
+        result.mean, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("strategy", ["loop", "vectorized"])
+def test_pack_layers_give_positive_std(strategy):
+    result = mc_predict(_mlp(), _x(), samples=20, verbose=0, strategy=strategy)
+    assert isinstance(result, MCPrediction)
+    assert result.mean.shape == result.std.shape == (20, 2)
+    assert result.samples is None
+    assert np.all(result.std > 0)
+
+
+def test_inference_outside_is_deterministic_again():
+    model = _mlp()
+    x = _x()
+    mc_predict(model, x, samples=3, verbose=0)
+    np.testing.assert_array_equal(
+        model.predict(x, verbose=0), model.predict(x, verbose=0)
+    )
+
+
+@pytest.mark.parametrize("strategy", ["loop", "vectorized"])
+def test_same_seed_same_result(strategy):
+    model = _mlp()
+    x = _x()
+    kwargs = dict(samples=8, batch_size=7, verbose=0, strategy=strategy)
+    first = mc_predict(model, x, seed=11, **kwargs)
+    mc_predict(model, x, **kwargs)  # advances the generators in between
+    second = mc_predict(model, x, seed=11, **kwargs)
+    other = mc_predict(model, x, seed=12, **kwargs)
+    np.testing.assert_array_equal(first.mean, second.mean)
+    np.testing.assert_array_equal(first.std, second.std)
+    assert not np.array_equal(first.mean, other.mean)
+
+
+def test_seed_restores_generator_state():
+    model = _mlp()
+    layer = pack_layers(model)[0]
+    before = keras.ops.convert_to_numpy(layer.seed_generator.state.value).copy()
+    mc_predict(model, _x(), samples=4, seed=5, verbose=0)
+    after = keras.ops.convert_to_numpy(layer.seed_generator.state.value)
+    np.testing.assert_array_equal(before, after)
+
+
+def test_batchnorm_moving_statistics_untouched():
+    model = _mlp(batchnorm=True)
+    x = _x(64) * 5 + 3
+    model.compile("sgd", "mse")
+    model.fit(x, np.zeros((64, 2)), epochs=1, verbose=0)
+    bn = model.layers[1]
+    before = [keras.ops.convert_to_numpy(v).copy() for v in bn.non_trainable_weights]
+    result = mc_predict(model, x, samples=10, verbose=0)
+    after = [keras.ops.convert_to_numpy(v) for v in bn.non_trainable_weights]
+    for b, a in zip(before, after, strict=True):
+        np.testing.assert_array_equal(b, a)
+    assert np.all(result.std > 0)
+
+
+@pytest.mark.parametrize("strategy", ["loop", "vectorized"])
+def test_return_samples_shape_and_moments(strategy):
+    x = _x(13)
+    result = mc_predict(
+        _mlp(),
+        x,
+        samples=6,
+        batch_size=5,
+        return_samples=True,
+        verbose=0,
+        strategy=strategy,
+    )
+    assert result.samples.shape == (6, 13, 2)
+    np.testing.assert_allclose(
+        result.mean, result.samples.mean(0), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(result.std, result.samples.std(0), rtol=1e-4, atol=1e-6)
+
+
+def test_samples_of_one_row_are_independent_across_samples():
+    result = mc_predict(
+        _mlp(),
+        _x(1),
+        samples=10,
+        return_samples=True,
+        verbose=0,
+        strategy="vectorized",
+    )
+    assert len({tuple(s.ravel().round(5)) for s in result.samples}) > 1
+
+
+def test_vectorized_matches_loop_in_distribution():
+    model = _mlp()
+    x = _x(10)
+    loop = mc_predict(model, x, samples=400, seed=1, verbose=0, strategy="loop")
+    vec = mc_predict(model, x, samples=400, seed=2, verbose=0, strategy="vectorized")
+    spread = np.sqrt((loop.std**2 + vec.std**2) / 400)
+    assert np.all(np.abs(loop.mean - vec.mean) <= 5 * spread + 1e-6)
+    np.testing.assert_allclose(loop.std, vec.std, rtol=0.25, atol=1e-3)
+
+
+def test_vectorized_refused_for_batch_shared_masks():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras_dropout.DropConnectDense(4, rate=0.5),
+            keras.layers.Dense(1),
+        ]
+    )
+    with pytest.raises(ValueError, match="`strategy`"):
+        mc_predict(model, _x(), samples=2, verbose=0, strategy="vectorized")
+    result = mc_predict(model, _x(), samples=20, verbose=0)  # auto: loop
+    assert np.all(result.std > 0)
+
+
+def test_nested_and_functional_models():
+    inner = _mlp()
+    inputs = keras.Input((6,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inner(inputs)))
+    assert pack_layers(model) == pack_layers(inner)
+    assert np.all(mc_predict(model, _x(), samples=10, verbose=0).std > 0)
+
+
+def test_progress_bar(capsys):
+    mc_predict(_mlp(), _x(10), samples=2, batch_size=5, verbose=1)
+    assert "2/2" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"samples": 0}, "samples"),
+        ({"samples": 2.5}, "samples"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"seed": "a"}, "seed"),
+        ({"return_samples": 1}, "return_samples"),
+        ({"verbose": 3}, "verbose"),
+        ({"strategy": "fast"}, "strategy"),
+    ],
+)
+def test_bad_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=f"`{name}`"):
+        mc_predict(_mlp(), _x(), **kwargs)
+
+
+def test_bad_model_and_inputs():
+    with pytest.raises(ValueError, match="`model`"):
+        mc_predict("model", _x())
+    with pytest.raises(ValueError, match="`x`"):
+        mc_predict(_mlp(), np.zeros((0, 6), "float32"))
