@@ -7,10 +7,10 @@ BACKENDS := tensorflow jax torch
 # The backend the docs site's tutorials run on (any of BACKENDS works).
 DOCS_BACKEND ?= jax
 # Python sources and notebooks (ruff would also reformat code in Markdown).
-LINT_PATHS := keras_dropout tests benchmarks tutorials
+LINT_PATHS := keras_dropout tests tests_browser benchmarks tutorials
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: setup docs serve test lint bench clean
+.PHONY: setup docs serve site-test test lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -27,6 +27,18 @@ docs: setup
 serve: setup
 	KERAS_BACKEND=$(DOCS_BACKEND) $(BIN)/mkdocs serve
 
+# The built site (run `make docs` first) in Debian's Chromium, driven by
+# Playwright (tests_browser/); installs either one if it is missing.
+# Screenshots go to build/screenshots/.
+site-test: setup
+	@test -x /usr/bin/chromium || { \
+		if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; }
+	@$(BIN)/python -c "import playwright" 2>/dev/null || \
+		$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[browser]"
+	$(BIN)/python -m pytest -p no:cacheprovider tests_browser
+
 lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
@@ -39,7 +51,7 @@ test: setup lint
 	done
 
 bench: setup
-	$(BIN)/python benchmarks/rng.py
+	$(BIN)/python benchmarks/suite.py
 
 clean:
 	rm -rf $(VENV) site build dist *.egg-info
