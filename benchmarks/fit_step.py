@@ -1,138 +1,143 @@
-"""What a user sees: `model.fit` step time with each mask generator.
+"""What a user sees: the `model.fit` step time with and without dropout.
 
-An MLP on MNIST-1D-sized data (4000 x 40, 10 classes; 40-256-256-10 with a
-dropout layer after each hidden layer, rate 0.3, batch 128), trained with
-each backend's default `fit` settings (JAX: jit; TensorFlow: `tf.function`,
-no XLA on a CPU; PyTorch: eager), and once more with `jit_compile=True` on
-TensorFlow. Rows: no dropout, `keras.layers.Dropout`, and
-`keras_dropout.Dropout` with the "native" and the "portable" generator.
+Two models on MNIST-1D-sized data (4096 x 40, 10 classes): an MLP
+40-256-256-10 and a small CNN (two Conv1D layers of 32 and 64 filters,
+kernel 5, then Dense 10), each with a dropout layer (rate 0.3) after each
+hidden layer. Rows: no dropout (`keras.layers.Identity` in its place),
+`keras.layers.Dropout`, and `keras_dropout.Dropout` with the default
+generator. Each backend trains with its default `fit` settings (JAX:
+`jax.jit`; TensorFlow on a CPU: `tf.function` without XLA; PyTorch: eager),
+and TensorFlow once more with `jit_compile=True`.
 
-    python benchmarks/fit_step.py            # every backend, one process each
-    python benchmarks/fit_step.py --backend jax --epochs 3
+    KERAS_BACKEND=jax python benchmarks/fit_step.py            # JSON lines
+    KERAS_BACKEND=jax python benchmarks/fit_step.py --epochs 3
 
-Median milliseconds per training step over `--epochs` timed epochs (after
-one warm-up epoch that includes compilation), measured in rounds that
-alternate between the rows, so that a busy machine slows all rows alike.
+Milliseconds per step: the median over timed epochs (after a warm-up epoch
+that includes compilation), measured in rounds that alternate between the
+rows, so that a busy machine slows all rows alike. On JAX it also reports
+the peak temporary memory of the compiled training step (XLA's own memory
+analysis of a jitted value-and-grad step of the same model): the memory
+dropout adds to a step.
 """
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BACKENDS = ("tensorflow", "jax", "torch")
-ROWS = ("no dropout", "keras.layers.Dropout", "native", "portable")
-MARK = "FIT_STEP_RESULT "
+MARK = "FIT_RESULT "
+ROWS = ("no dropout", "keras Dropout", "keras_dropout Dropout")
+BATCH = 128
 
 
-def _build(row):
+def _drop(row):
     import keras
 
     import keras_dropout
 
-    def drop():
-        if row == "no dropout":
-            return keras.layers.Identity()
-        if row == "keras.layers.Dropout":
-            return keras.layers.Dropout(0.3, seed=1)
-        keras_dropout.config.set_rng(row)
-        return keras_dropout.Dropout(0.3, seed=1)
+    if row == "no dropout":
+        return keras.layers.Identity()
+    if row == "keras Dropout":
+        return keras.layers.Dropout(0.3, seed=1)
+    return keras_dropout.Dropout(0.3, seed=1)
+
+
+def build(model_name, row):
+    import keras
 
     keras.utils.set_random_seed(0)
-    return keras.Sequential(
-        [
-            keras.Input((40,)),
-            keras.layers.Dense(256, activation="relu"),
-            drop(),
-            keras.layers.Dense(256, activation="relu"),
-            drop(),
-            keras.layers.Dense(10),
-        ]
-    )
+    layers = keras.layers
+    if model_name == "MLP":
+        body = [layers.Input((40,)), layers.Dense(256, activation="relu"), _drop(row)]
+        body += [layers.Dense(256, activation="relu"), _drop(row)]
+    else:
+        body = [layers.Input((40, 1)), layers.Conv1D(32, 5, activation="relu")]
+        body += [_drop(row), layers.Conv1D(64, 5, activation="relu"), _drop(row)]
+        body += [layers.Flatten()]
+    return keras.Sequential(body + [layers.Dense(10)])
 
 
-def _measure(backend, epochs, rounds):
-    import keras
+def _data(model_name):
     import numpy as np
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4096, 40)).astype("float32")
     y = rng.integers(0, 10, size=(4096,))
-    steps = len(x) // 128
+    return (x if model_name == "MLP" else x[..., None]), y
+
+
+def _jax_step_memory(model_name, row):
+    """Peak temporary bytes of a jitted training step (XLA memory analysis)."""
+    import jax
+    import jax.numpy as jnp
+
+    model = build(model_name, row)
+    x, y = _data(model_name)
+    x, y = x[:BATCH], y[:BATCH]
+    trainable = [v.value for v in model.trainable_variables]
+    non_trainable = [v.value for v in model.non_trainable_variables]
+
+    def loss(trainable, non_trainable, x, y):
+        logits, non_trainable = model.stateless_call(
+            trainable, non_trainable, x, training=True
+        )
+        logp = jax.nn.log_softmax(logits)
+        return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1)), non_trainable
+
+    step = jax.jit(jax.value_and_grad(loss, has_aux=True))
+    compiled = step.lower(trainable, non_trainable, x, y).compile()
+    analysis = compiled.memory_analysis()
+    return getattr(analysis, "temp_size_in_bytes", None)
+
+
+def measure(epochs, rounds):
+    import keras
+
+    backend = keras.backend.backend()
     modes = [("default", "auto")]
     if backend == "tensorflow":
         modes.append(("jit_compile=True", True))
-    results = []
-    for mode, jit in modes:
-        models = {}
-        for row in ROWS:
-            model = _build(row)
-            model.compile(
-                "adam",
-                keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                jit_compile=jit,
-            )
-            model.fit(x, y, batch_size=128, epochs=1, verbose=0)  # warm-up
-            models[row] = model
-        times = {row: [] for row in ROWS}
-        for _ in range(rounds):
-            for row, model in models.items():
-                for _ in range(epochs):
-                    start = time.perf_counter()
-                    model.fit(x, y, batch_size=128, epochs=1, verbose=0)
-                    times[row].append((time.perf_counter() - start) / steps * 1e3)
-        base = statistics.median(times["no dropout"])
-        for row in ROWS:
-            ms = statistics.median(times[row])
-            results.append(
-                {
+    for model_name in ("MLP", "CNN"):
+        x, y = _data(model_name)
+        steps = len(x) // BATCH
+        for mode, jit in modes:
+            models = {}
+            for row in ROWS:
+                model = build(model_name, row)
+                model.compile(
+                    "adam",
+                    keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                    jit_compile=jit,
+                )
+                model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)  # warm-up
+                models[row] = model
+            times = {row: [] for row in ROWS}
+            for _ in range(rounds):
+                for row, model in models.items():
+                    for _ in range(epochs):
+                        start = time.perf_counter()
+                        model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
+                        times[row].append((time.perf_counter() - start) / steps * 1e3)
+            for row in ROWS:
+                record = {
                     "backend": backend,
+                    "model": model_name,
                     "mode": mode,
                     "row": row,
-                    "ms": ms,
-                    "ratio": ms / base,
+                    "ms": statistics.median(times[row]),
+                    "min_ms": min(times[row]),
                 }
-            )
-    return results
+                if backend == "jax":
+                    record["step_temp_bytes"] = _jax_step_memory(model_name, row)
+                print(MARK + json.dumps(record), flush=True)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backend", choices=BACKENDS)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=2)
-    args = parser.parse_args()
-    if args.backend:
-        for result in _measure(args.backend, args.epochs, args.rounds):
-            print(MARK + json.dumps(result), flush=True)
-        return
-    rows = []
-    for backend in BACKENDS:
-        env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-        env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-        command = [sys.executable, __file__, "--backend", backend]
-        command += ["--epochs", str(args.epochs), "--rounds", str(args.rounds)]
-        out = subprocess.run(command, env=env, capture_output=True, text=True)
-        if out.returncode != 0:
-            print(f"{backend} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
-            continue
-        rows += [
-            json.loads(line[len(MARK) :])
-            for line in out.stdout.splitlines()
-            if line.startswith(MARK)
-        ]
-    print("| backend | fit mode | dropout | ms / step | vs no dropout |")
-    print("|---|---|---|---:|---:|")
-    for r in rows:
-        print(
-            f"| {r['backend']} | {r['mode']} | {r['row']} | {r['ms']:.2f} "
-            f"| {r['ratio']:.2f} |"
-        )
-    print(f"\nload average after the run: {os.getloadavg()}, nproc {os.cpu_count()}")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    measure(args.epochs, args.rounds)
 
 
 if __name__ == "__main__":

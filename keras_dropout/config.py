@@ -5,14 +5,16 @@ See `keras_dropout.random` for what the two generators are and
 `docs/guides/rng.md` for the measurements behind the default.
 """
 
-RNG_CHOICES = ("portable", "native")
+RNG_CHOICES = ("auto", "portable", "native")
 
-# The default, chosen from measurements (docs/guides/rng.md): "portable" is
-# 25-300x faster than the backends' generators under jax.jit and XLA on a
-# CPU, a few times slower on the op in eager mode, within noise in whole fit
-# steps on TensorFlow and JAX; and the only one whose masks are identical on
-# TensorFlow, JAX and PyTorch.
-_DEFAULT_RNG = "portable"
+# The default, chosen from measurements (docs/guides/performance.md and
+# docs/guides/rng.md): "auto" takes, per call, whichever generator is faster
+# where the call runs. Traced code (under `jax.jit`, any `tf.function`) gets
+# "portable": there the backends' generators are 10-1000x slower on a CPU
+# than the hash, which compiles to one fused loop. Eager code (PyTorch's
+# default `fit`, direct layer calls) gets "native": there the hash costs
+# one pass over memory per elementwise op, the backend's generator one kernel.
+_DEFAULT_RNG = "auto"
 _rng = _DEFAULT_RNG
 
 
@@ -20,21 +22,26 @@ def set_rng(name):
     """Choose the generator every keras_dropout layer draws its masks with.
 
     Args:
-        name: `"portable"`: a counter-based integer hash written in
-            `keras.ops`; the same seed and call sequence give bit-identical
-            masks on TensorFlow, JAX and PyTorch. `"native"`: the backend's
-            own generator through `keras.random` (masks differ per backend).
+        name: `"auto"` (the default): `"portable"` inside traced code
+            (`jax.jit`, `tf.function`, so every JAX and TensorFlow `fit`),
+            `"native"` in eager code (PyTorch's default `fit`, direct
+            calls); each is the faster one there. `"portable"`: a
+            counter-based integer hash written in `keras.ops`; the same seed
+            and call sequence give bit-identical masks on TensorFlow, JAX and
+            PyTorch, eager or compiled. `"native"`: the backend's own
+            generator through `keras.random` (masks differ per backend).
 
     The choice is read when a layer's `call` is traced, so set it before you
     build and compile a model; a function that is already compiled keeps
-    the generator it was traced with.
+    the generator it was traced with. Choose `"portable"` when masks must be
+    identical across backends or between eager and compiled calls.
 
     Examples:
         >>> import keras_dropout
-        >>> keras_dropout.config.set_rng("native")
-        >>> keras_dropout.config.get_rng()
-        'native'
         >>> keras_dropout.config.set_rng("portable")
+        >>> keras_dropout.config.get_rng()
+        'portable'
+        >>> keras_dropout.config.set_rng("auto")
     """
     global _rng
     if not isinstance(name, str) or name not in RNG_CHOICES:
@@ -46,5 +53,11 @@ def set_rng(name):
 
 
 def get_rng():
-    """Return the name of the generator in use: `"portable"` or `"native"`."""
+    """Return the configured generator: `"auto"`, `"portable"` or `"native"`.
+
+    Examples:
+        >>> import keras_dropout
+        >>> keras_dropout.config.get_rng()
+        'auto'
+    """
     return _rng

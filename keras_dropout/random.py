@@ -11,7 +11,10 @@ is `keras_dropout.config.get_rng()` unless `rng=` names one:
   JAX and PyTorch compute the same bits, so the same seed and call sequence
   give bit-identical masks on all three. It keeps no Python-side state and
   traces under `jax.jit` and XLA.
-* `"native"`: the backend's own generator through `keras.random.uniform`.
+* `"native"`: the backend's own generator through `keras.random`.
+
+`"auto"` (the default) picks one per call: "portable" in traced code (JAX
+jit, TensorFlow graphs), where it is the faster, and "native" in eager code.
 
 A *seed* here is what `keras.random.SeedGenerator.next()` returns (a tensor of
 two integers), a `SeedGenerator` (advanced once), or a Python int.
@@ -80,24 +83,32 @@ def _seed_words(seed):
     return ops.cast(ops.convert_to_tensor(seed), "int32")
 
 
+def _portable_key(seed):
+    """One int32 key from the seed's two words (scalar work, done once)."""
+    seed = _seed_words(seed)
+    key_0 = _mix(ops.bitwise_xor(seed[0], _KEY_SALT))
+    return _mix(ops.bitwise_xor(key_0, _mix(ops.add(seed[1], _COUNTER_SALT))))
+
+
 def _portable_hash(shape, seed):
     """A 32-bit hash of (seed, call counter, flat index) per element, int32.
 
     `h >> 8` (arithmetic) is then uniform on `[-2**23, 2**23)`; adding `2**23`
     gives 24 uniform bits.
+
+    Per element this is one round of the mixer over `index * golden ^ key`:
+    16 elementwise int32 operations in all, which matters in eager mode,
+    where each is a pass over memory. The key is xor-ed in, not added, so
+    two calls' masks are not shifted copies of one sequence (with `+ key`,
+    a call's mask would equal another's moved by `(key_2 - key_1) / golden`
+    elements).
     """
-    seed = _seed_words(seed)
-    key_0 = _mix(ops.bitwise_xor(seed[0], _KEY_SALT))
-    # Not `mix(seed[1] + key_0)`: that equals the first round's value at the
-    # index i with i * golden == seed[1], which the second round would then
-    # map to 0 (u = 0.5 at element 0 of every first call, for any seed).
-    key_1 = _mix(ops.bitwise_xor(key_0, _mix(ops.add(seed[1], _COUNTER_SALT))))
+    key = _portable_key(seed)
     size = 1
     for dim in shape:
         size = size * dim
     index = ops.arange(size, dtype="int32")
-    bits = _mix(ops.add(ops.multiply(index, _GOLDEN), key_0))
-    bits = _mix(ops.bitwise_xor(bits, key_1))
+    bits = _mix(ops.bitwise_xor(ops.multiply(index, _GOLDEN), key))
     return ops.reshape(ops.right_shift(bits, 8), shape)
 
 
@@ -117,13 +128,43 @@ class _DrawnSeed(keras.random.SeedGenerator):
         return self._value
 
 
-def _resolve_rng(rng):
+def _is_traced(tensor):
+    """Whether `tensor` belongs to code being traced for compilation.
+
+    A JAX tracer, or a TensorFlow graph (any `tf.function`). PyTorch's
+    default `fit` runs eagerly, so on PyTorch this is always `False`. Keras's
+    own backend helpers answer both questions without this package importing
+    a backend; were they ever to move, "auto" falls back to "portable",
+    which is correct everywhere and only slower in eager code.
+    """
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            from keras.src.utils.jax_utils import is_in_jax_tracing_scope
+
+            return is_in_jax_tracing_scope(tensor)
+        if backend == "tensorflow":
+            from keras.src.utils.backend_utils import in_tf_graph
+
+            return in_tf_graph()
+    except ImportError:  # pragma: no cover - depends on Keras internals
+        return True
+    return False
+
+
+def _resolve_rng(rng, seed=None):
+    """The generator to use: `rng`, or the configured one; "auto" resolved."""
     rng = config.get_rng() if rng is None else rng
-    if rng not in config.RNG_CHOICES:
+    if not isinstance(rng, str) or rng not in config.RNG_CHOICES:
         raise ValueError(
             "Invalid value received for argument `rng`. Expected one of "
             f"{config.RNG_CHOICES}. Received: rng={rng!r}"
         )
+    if rng == "auto":
+        _check_seed(seed)
+        if not ops.is_tensor(seed):
+            seed = None
+        return "portable" if _is_traced(seed) else "native"
     return rng
 
 
@@ -134,12 +175,25 @@ def uniform(shape, seed, rng=None):
         shape: the output shape; entries may be scalar tensors (dynamic dims).
         seed: a seed tensor from `SeedGenerator.next()`, a `SeedGenerator`,
             or an int.
-        rng: `"portable"`, `"native"`, or `None` for the configured default.
+        rng: `"auto"`, `"portable"`, `"native"`, or `None` for the
+            configured default (see `keras_dropout.config.set_rng`).
 
     The portable generator yields multiples of `2**-24`, so comparisons with
     a float32 threshold are exact and identical on every backend.
+
+    Returns:
+        A float32 tensor of `shape`.
+
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout import random
+        >>> u = np.asarray(random.uniform((2, 3), seed=7, rng="portable"))
+        >>> u.shape, bool(((u >= 0) & (u < 1)).all())
+        ((2, 3), True)
+        >>> bool((u * 2**24 == np.round(u * 2**24)).all())  # multiples of 2**-24
+        True
     """
-    if _resolve_rng(rng) == "portable":
+    if _resolve_rng(rng, seed) == "portable":
         bits = ops.add(_portable_hash(shape, seed), _TWO_POW_23)
         return ops.multiply(ops.cast(bits, "float32"), _TWO_POW_MINUS_24)
     _check_seed(seed)
@@ -156,11 +210,30 @@ def uniform(shape, seed, rng=None):
 def keep_mask(shape, rate, seed, rng=None):
     """A boolean mask of `shape`: each entry is `False` with probability `rate`.
 
+    Args:
+        shape: the mask's shape; entries may be scalar tensors.
+        rate: the drop probability, a Python float or float32 scalar tensor.
+        seed: a seed tensor from `SeedGenerator.next()`, a `SeedGenerator`,
+            or an int.
+        rng: `"auto"`, `"portable"`, `"native"`, or `None` for the configured
+            default.
+
+    Returns:
+        A boolean tensor of `shape`, `True` where the unit is kept.
+
     `rate` may be a Python float or a float32 scalar tensor (for example a
     layer's rate variable); `rate=0` keeps everything.
+
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout import random
+        >>> keep = np.asarray(random.keep_mask((1000, 100), 0.3, seed=0))
+        >>> keep.dtype, bool(abs(keep.mean() - 0.7) < 0.01)
+        (dtype('bool'), True)
     """
     rate = ops.cast(rate, "float32")
-    if _resolve_rng(rng) == "portable":
+    rng = _resolve_rng(rng, seed)
+    if rng == "portable":
         # The same decision as `uniform(...) >= rate`, in integers (two
         # fewer passes over the mask): u = (h + 2**23) / 2**24 >= rate
         # exactly when h >= ceil(rate * 2**24) - 2**23 (rate * 2**24 is exact
@@ -184,7 +257,18 @@ def normal(shape, seed, rng=None):
         shape: the output shape; entries may be scalar tensors.
         seed: a seed tensor from `SeedGenerator.next()`, a `SeedGenerator`,
             or an int.
-        rng: `"portable"`, `"native"`, or `None` for the configured default.
+        rng: `"auto"`, `"portable"`, `"native"`, or `None` for the configured
+            default.
+
+    Returns:
+        A float32 tensor of `shape`.
+
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout import random
+        >>> z = np.asarray(random.normal((200, 500), seed=3))
+        >>> bool(abs(z.mean()) < 0.01), bool(abs(z.std() - 1) < 0.01)
+        (True, True)
     """
     draws = uniform((2,) + tuple(shape), seed, rng=rng)
     one_minus_u = ops.maximum(ops.subtract(1.0, draws[0]), _SMALLEST_UNIFORM)
