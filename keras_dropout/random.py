@@ -196,6 +196,11 @@ def uniform(shape, seed, rng=None):
     if _resolve_rng(rng, seed) == "portable":
         bits = ops.add(_portable_hash(shape, seed), _TWO_POW_23)
         return ops.multiply(ops.cast(bits, "float32"), _TWO_POW_MINUS_24)
+    return keras.random.uniform(shape, dtype="float32", seed=_native_seed(seed))
+
+
+def _native_seed(seed):
+    """Any accepted seed in a form `keras.random` takes."""
     _check_seed(seed)
     if isinstance(seed, (list, tuple, np.ndarray)):
         # Two plain integers: as uint32 words, which every backend accepts.
@@ -204,7 +209,7 @@ def uniform(shape, seed, rng=None):
     if not isinstance(seed, (int, keras.random.SeedGenerator)):
         # A tensor drawn from a SeedGenerator keeps its backend seed dtype.
         seed = _DrawnSeed(seed)
-    return keras.random.uniform(shape, dtype="float32", seed=seed)
+    return seed
 
 
 def keep_mask(shape, rate, seed, rng=None):
@@ -246,8 +251,9 @@ def keep_mask(shape, rate, seed, rng=None):
 
 
 def normal(shape, seed, rng=None):
-    """Standard normal float32 draws, made from `uniform` draws.
+    """Standard normal float32 draws.
 
+    With the native generator, `keras.random.normal`. With the portable one,
     Box-Muller: one uniform draw of shape `(2, *shape)` gives `u` and `v`,
     and `sqrt(-2 log(1 - u)) * cos(2 pi v)` is N(0, 1). `1 - u` lies in
     `(0, 1]`, so the log is finite; with the portable generator's 24-bit
@@ -270,7 +276,11 @@ def normal(shape, seed, rng=None):
         >>> bool(abs(z.mean()) < 0.01), bool(abs(z.std() - 1) < 0.01)
         (True, True)
     """
-    draws = uniform((2,) + tuple(shape), seed, rng=rng)
+    if _resolve_rng(rng, seed) == "native":
+        # The backend's own normal sampler: one kernel, not Box-Muller's six
+        # passes over two uniform draws.
+        return keras.random.normal(shape, dtype="float32", seed=_native_seed(seed))
+    draws = uniform((2,) + tuple(shape), seed, rng="portable")
     one_minus_u = ops.maximum(ops.subtract(1.0, draws[0]), _SMALLEST_UNIFORM)
     radius = ops.sqrt(ops.multiply(-2.0, ops.log(one_minus_u)))
     return ops.multiply(radius, ops.cos(ops.multiply(2.0 * math.pi, draws[1])))
