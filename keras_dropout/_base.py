@@ -115,6 +115,22 @@ class BaseDropout(keras.layers.Layer):
         mc: if `True`, the layer applies its training-time behaviour at
             inference too (Monte Carlo dropout).
         **kwargs: base layer keyword arguments (`name`, `dtype`, ...).
+
+    Examples:
+        A toy subclass (it scales instead of dropping): rate validation,
+        seeding, the `training` flag and MC mode come from the base class.
+
+        >>> import numpy as np
+        >>> from keras import ops
+        >>> import keras_dropout
+        >>> class Shrink(keras_dropout.BaseDropout):
+        ...     def dropout(self, inputs, rate, seed):
+        ...         return ops.multiply(inputs, ops.cast(1.0 - rate, inputs.dtype))
+        >>> layer = Shrink(0.25)
+        >>> np.asarray(layer(np.ones((1, 2), "float32"), training=True))
+        array([[0.75, 0.75]], dtype=float32)
+        >>> np.asarray(layer(np.ones((1, 2), "float32")))  # inference: identity
+        array([[1., 1.]], dtype=float32)
     """
 
     def __init__(self, rate, seed=None, mc=False, **kwargs):

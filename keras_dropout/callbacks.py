@@ -112,7 +112,21 @@ class RateScheduler(keras.callbacks.Callback):
         return changed
 
     def mean_rate(self):
-        """The mean rate of the scheduled layers."""
+        """The mean rate of the scheduled layers (a float), once training began.
+
+        Examples:
+            >>> import keras
+            >>> import keras_dropout
+            >>> drops = [keras_dropout.Dropout(0.2), keras_dropout.Dropout(0.4)]
+            >>> model = keras.Sequential([keras.Input((4,)), *drops])
+            >>> cb = keras_dropout.callbacks.RateScheduler(
+            ...     lambda step, base_rate: base_rate, layers=drops
+            ... )
+            >>> cb.set_model(model)
+            >>> cb.on_train_begin()
+            >>> round(cb.mean_rate(), 2)
+            0.3
+        """
         return sum(layer.rate for layer in self.targets) / len(self.targets)
 
     def on_epoch_begin(self, epoch, logs=None):

@@ -27,7 +27,20 @@ _SMALLEST_UNIFORM = 2.0**-24
 def resolve_noise_shape(inputs, noise_shape):
     """The mask shape: `noise_shape` with `None` entries taken from `inputs`.
 
-    `None` means the mask has the inputs' own shape.
+    Args:
+        inputs: the tensor the mask will multiply.
+        noise_shape: `None` (the mask has the inputs' own shape) or a tuple
+            of the inputs' rank whose `None` entries take the inputs' size.
+
+    Returns:
+        A tuple of sizes (entries may be scalar tensors for dynamic dims).
+
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout.functional import resolve_noise_shape
+        >>> shape = resolve_noise_shape(np.ones((2, 5, 3)), (None, 1, None))
+        >>> tuple(int(d) for d in shape)
+        (2, 1, 3)
     """
     shape = ops.shape(inputs)
     if noise_shape is None:
@@ -55,7 +68,7 @@ def dropout(inputs, rate, seed, noise_shape=None, scaling="inverted", rng=None):
         scaling: `"inverted"` divides kept units by `1 - rate` (so inference
             is the identity); `"classic"` keeps them unscaled (so inference
             multiplies by `1 - rate`, see `classic_inference`).
-        rng: `"portable"`, `"native"` or `None` (the configured default).
+        rng: `"auto"`, `"portable"`, `"native"` or `None` (the configured default).
 
     Returns:
         A tensor of the inputs' shape and dtype.
@@ -79,7 +92,21 @@ def dropout(inputs, rate, seed, noise_shape=None, scaling="inverted", rng=None):
 
 
 def classic_inference(inputs, rate):
-    """Inference for `scaling="classic"`: outputs times `1 - rate`."""
+    """Inference for `scaling="classic"`: outputs times `1 - rate`.
+
+    Args:
+        inputs: a floating-point tensor.
+        rate: the drop probability the units were trained with, in `[0, 1)`.
+
+    Returns:
+        `inputs * (1 - rate)`, in the inputs' dtype.
+
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout.functional import classic_inference
+        >>> np.asarray(classic_inference(np.ones((1, 3), "float32"), 0.25))
+        array([[0.75, 0.75, 0.75]], dtype=float32)
+    """
     return ops.multiply(inputs, ops.cast(ops.subtract(1.0, rate), inputs.dtype))
 
 
@@ -102,7 +129,7 @@ def gaussian_dropout(inputs, rate, seed, noise_shape=None, rng=None):
         seed: int, `keras.random.SeedGenerator`, or drawn seed tensor.
         noise_shape: optional shape of the noise, broadcast over the inputs
             (`None` entries are filled from the inputs).
-        rng: `"portable"`, `"native"` or `None` (the configured default).
+        rng: `"auto"`, `"portable"`, `"native"` or `None` (the configured default).
 
     Returns:
         A tensor of the inputs' shape and dtype.
@@ -137,7 +164,7 @@ def alpha_dropout(inputs, rate, seed, noise_shape=None, rng=None):
         seed: int, `keras.random.SeedGenerator`, or drawn seed tensor.
         noise_shape: optional shape of the mask, broadcast over the inputs
             (`None` entries are filled from the inputs).
-        rng: `"portable"`, `"native"` or `None` (the configured default).
+        rng: `"auto"`, `"portable"`, `"native"` or `None` (the configured default).
 
     Returns:
         A tensor of the inputs' shape and dtype.

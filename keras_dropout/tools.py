@@ -81,6 +81,15 @@ class MCPrediction:
         samples: numpy array `(samples, N, ...)` of every sampled
             prediction when `mc_predict(..., return_samples=True)`, else
             `None`.
+
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout import MCPrediction
+        >>> p = MCPrediction(mean=np.zeros((4, 3)), std=np.ones((4, 3)))
+        >>> p
+        MCPrediction(mean=(4, 3), std=(4, 3))
+        >>> p.mean.argmax(axis=-1).shape
+        (4,)
     """
 
     def __init__(self, mean, std, samples=None):

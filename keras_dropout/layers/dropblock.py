@@ -71,7 +71,7 @@ def drop_block(inputs, rate, block_size, seed, data_format="channels_last", rng=
         block_size: a positive int, or one positive int per spatial axis.
         seed: int, `keras.random.SeedGenerator`, or drawn seed tensor.
         data_format: `"channels_last"` or `"channels_first"`.
-        rng: `"portable"`, `"native"` or `None` (the configured default).
+        rng: `"auto"`, `"portable"`, `"native"` or `None` (the configured default).
 
     Returns:
         A tensor of the inputs' shape and dtype.
@@ -130,14 +130,15 @@ def drop_block(inputs, rate, block_size, seed, data_format="channels_last", rng=
     )
     if data_format == "channels_first":
         dropped = ops.transpose(dropped, (0, n + 1, *range(1, n + 1)))
-    keep = ops.subtract(1.0, dropped)
+    # A boolean mask (1 byte per unit) is all the backward pass keeps.
+    keep = ops.less(dropped, 0.5)
 
     total = 1
     for dim in shape:
         total = ops.multiply(total, dim)
-    kept = ops.maximum(ops.sum(keep), 1.0)
-    scale = ops.divide(ops.cast(total, "float32"), kept)
-    return ops.multiply(inputs, ops.cast(ops.multiply(keep, scale), inputs.dtype))
+    kept = ops.maximum(ops.sum(ops.cast(keep, "float32")), 1.0)
+    scale = ops.cast(ops.divide(ops.cast(total, "float32"), kept), inputs.dtype)
+    return ops.where(keep, ops.multiply(inputs, scale), ops.zeros_like(inputs))
 
 
 class _DropBlock(_FeatureMaps, BaseDropout):

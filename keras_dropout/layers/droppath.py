@@ -27,7 +27,7 @@ def drop_path(inputs, rate, seed, rng=None):
         inputs: a floating-point tensor of rank >= 1, batch first.
         rate: float in `[0, 1)` or a float32 scalar tensor.
         seed: int, `keras.random.SeedGenerator`, or drawn seed tensor.
-        rng: `"portable"`, `"native"` or `None` (the configured default).
+        rng: `"auto"`, `"portable"`, `"native"` or `None` (the configured default).
 
     Returns:
         A tensor of the inputs' shape and dtype.
