@@ -97,7 +97,7 @@ def test_rate_is_trained_by_fit(mode):
     )
     x = _inputs((64, 6))
     y = x.sum(axis=1, keepdims=True)
-    model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+    model.fit(x, y, batch_size=16, epochs=10, verbose=0)
     assert abs(layer.rate - 0.2) > 1e-3
 
 
