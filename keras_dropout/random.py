@@ -207,9 +207,20 @@ def _native_seed(seed):
         words = np.asarray(seed, dtype=np.int64) & 0xFFFFFFFF
         seed = ops.convert_to_tensor(words.astype(np.uint32))
     if not isinstance(seed, (int, keras.random.SeedGenerator)):
-        # A tensor drawn from a SeedGenerator keeps its backend seed dtype.
-        seed = _DrawnSeed(seed)
+        # A tensor seed in the dtype the backend's generator takes (JAX:
+        # uint32 key data); one drawn from a SeedGenerator already has it,
+        # one computed in int32 (ZoneoutCell's per-step seeds) is recast.
+        seed = _DrawnSeed(ops.cast(seed, _backend_seed_dtype()))
     return seed
+
+
+def _backend_seed_dtype():
+    try:
+        from keras.src.backend import random_seed_dtype
+
+        return random_seed_dtype()
+    except ImportError:  # pragma: no cover - depends on Keras internals
+        return "uint32" if keras.backend.backend() == "jax" else "int32"
 
 
 def keep_mask(shape, rate, seed, rng=None):
