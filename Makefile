@@ -7,7 +7,7 @@ BACKENDS := tensorflow jax torch
 # The backend the docs site's tutorials run on (any of BACKENDS works).
 DOCS_BACKEND ?= jax
 # Python sources and notebooks (ruff would also reformat code in Markdown).
-LINT_PATHS := keras_dropout tests tests_browser benchmarks tutorials
+LINT_PATHS := keras_dropout tests tests_browser benchmarks tutorials tools
 export TF_CPP_MIN_LOG_LEVEL := 3
 
 .PHONY: setup docs serve site-test test lint bench clean

@@ -1,4 +1,8 @@
-"""Every tutorial runs top to bottom on this backend, in its quick mode."""
+"""Every tutorial runs top to bottom on this backend, in its quick mode.
+
+A tutorial that measures claims of the article must also print the `FINDINGS`
+keys the evidence page reads (`tools/evidence.py`), with valid verdicts.
+"""
 
 import json
 import os
@@ -7,6 +11,7 @@ import pathlib
 import pytest
 
 from tests.harness import BACKEND
+from tools import evidence
 
 TUTORIALS = sorted((pathlib.Path(__file__).parents[1] / "tutorials").glob("*.ipynb"))
 
@@ -50,3 +55,10 @@ def test_runs_in_quick_mode(path, monkeypatch):
     ]
     assert not errors
     assert os.environ["KERAS_DROPOUT_QUICK"] == "1"
+
+    findings = evidence.findings_in_notebook(notebook)
+    for claim in evidence.CLAIMS:
+        if claim.notebook == path.stem:
+            evidence.check(claim, findings)
+    verdicts = {k: v for k, v in (findings or {}).items() if k.startswith("claim_")}
+    assert all(v in evidence.VERDICTS for v in verdicts.values()), verdicts

@@ -17,8 +17,10 @@ site), `KERAS_DROPOUT_SCREENSHOTS` (where screenshots go),
 """
 
 import functools
+import html
 import html.parser
 import http.server
+import json
 import os
 import pathlib
 import re
@@ -29,6 +31,8 @@ import urllib.request
 
 import pytest
 from playwright.sync_api import sync_playwright
+
+from tools import evidence
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SITE = pathlib.Path(os.environ.get("KERAS_DROPOUT_SITE", ROOT / "site"))
@@ -215,6 +219,26 @@ def test_every_tutorial_notebook_has_a_page():
         if not (SITE / "tutorials" / nb.stem / "index.html").is_file()
     ]
     assert not missing, f"tutorials without a built page: {missing}"
+
+
+def _findings_on_page(html_text):
+    """The FINDINGS a tutorial page shows in its last FINDINGS output."""
+    found = re.findall(r"FINDINGS (\{.*?\})\s*<", html.unescape(html_text))
+    return json.loads(found[-1]) if found else None
+
+
+def test_evidence_page_shows_what_the_tutorial_pages_measured():
+    page = (SITE / "evidence" / "index.html").read_text()
+    rows = re.findall(
+        r'data-notebook="([\w-]+)" data-claim="(claim_\w+)"[^>]*>([^<]*)<', page
+    )
+    assert len(rows) == len(evidence.CLAIMS)
+    for notebook, claim, verdict in rows:
+        tutorial = (SITE / "tutorials" / notebook / "index.html").read_text()
+        findings = _findings_on_page(tutorial)
+        assert findings is not None, f"{notebook}: no FINDINGS on its page"
+        assert findings[claim] == verdict, (notebook, claim)
+        assert verdict in evidence.VERDICTS
 
 
 def test_no_console_errors(crawl):
