@@ -43,11 +43,15 @@ lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 
-# The whole suite once per backend, each in its own process.
+# The whole suite once per backend, each backend in its own processes:
+# pytest-xdist spreads the tests over TEST_JOBS workers (default: one per
+# CPU); tests marked with the same xdist_group share a worker.
+TEST_JOBS ?= auto
 test: setup lint
 	@for backend in $(BACKENDS); do \
 		echo "=== pytest on $$backend ==="; \
-		KERAS_BACKEND=$$backend $(BIN)/python -m pytest -p no:cacheprovider || exit 1; \
+		KERAS_BACKEND=$$backend $(BIN)/python -m pytest -p no:cacheprovider \
+			-n $(TEST_JOBS) --dist loadgroup || exit 1; \
 	done
 
 bench: setup
