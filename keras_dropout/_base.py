@@ -260,13 +260,8 @@ class _NoiseShapeDropout(BaseDropout):
         self.noise_shape = _validation.check_noise_shape(noise_shape)
 
     def build(self, input_shape):
-        if self.noise_shape is not None and len(self.noise_shape) != len(input_shape):
-            raise ValueError(
-                "Invalid value received for argument `noise_shape`. Expected "
-                f"a tuple of length {len(input_shape)} (the rank of the "
-                f"inputs, shape {tuple(input_shape)}). "
-                f"Received: noise_shape={self.noise_shape}"
-            )
+        if self.noise_shape is not None:
+            _validation.check_noise_shape_fits(self.noise_shape, input_shape)
         super().build(input_shape)
 
     def get_config(self):

@@ -7,6 +7,8 @@ Messages follow Keras's own form: "Invalid value received for argument
 import math
 import numbers
 
+import keras
+
 
 def invalid(name, expected, received):
     """The `ValueError` for argument `name`."""
@@ -69,3 +71,48 @@ def check_noise_shape(noise_shape):
         if dim <= 0:
             raise invalid("noise_shape", expected, noise_shape)
     return tuple(None if d is None else int(d) for d in dims)
+
+
+def check_noise_shape_fits(noise_shape, shape):
+    """`noise_shape` (already checked) broadcasts to inputs of `shape`.
+
+    Entries of `shape` that are not Python ints (unknown until run time, or
+    dynamic scalar tensors) are not checked.
+    """
+    fits = len(noise_shape) == len(shape) and all(
+        dim is None
+        or dim == 1
+        or not isinstance(size, numbers.Integral)
+        or dim == int(size)
+        for dim, size in zip(noise_shape, shape, strict=True)
+    )
+    if not fits:
+        known = tuple(s if isinstance(s, numbers.Integral) else None for s in shape)
+        raise invalid(
+            "noise_shape",
+            f"a tuple of length {len(shape)} (the rank of the inputs, shape "
+            f"{known}) whose entries are None, 1 or the inputs' size on that "
+            "axis",
+            tuple(noise_shape),
+        )
+
+
+def check_float_inputs(inputs, name="inputs"):
+    """A tensor or array of a floating-point dtype (not int, bool, a list)."""
+    dtype = getattr(inputs, "dtype", None)
+    if dtype is not None:
+        try:
+            dtype = keras.backend.standardize_dtype(dtype)
+        except (TypeError, ValueError):  # strings, objects: not a Keras dtype
+            dtype = str(dtype)
+    if dtype is None or not keras.backend.is_float_dtype(dtype):
+        received = (
+            f"{name}.dtype={dtype}"
+            if dtype is not None
+            else f"{name} of type {type(inputs).__name__}"
+        )
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected a "
+            "floating-point tensor (cast it first, e.g. "
+            f"`keras.ops.cast(x, 'float32')`). Received: {received}"
+        )

@@ -6,6 +6,10 @@ their own, inside custom layers or training loops. `seed` is what
 `keras.random.SeedGenerator`, or a seed tensor from `SeedGenerator.next()`.
 """
 
+import numbers
+
+import keras
+import numpy as np
 from keras import ops
 
 from keras_dropout import _validation
@@ -45,12 +49,8 @@ def resolve_noise_shape(inputs, noise_shape):
     shape = ops.shape(inputs)
     if noise_shape is None:
         return shape
-    if len(noise_shape) != len(shape):
-        raise ValueError(
-            "Invalid value received for argument `noise_shape`. Expected a "
-            f"tuple of length {len(shape)} (the rank of the inputs). "
-            f"Received: noise_shape={tuple(noise_shape)}"
-        )
+    noise_shape = _validation.check_noise_shape(noise_shape)
+    _validation.check_noise_shape_fits(noise_shape, shape)
     return tuple(shape[i] if dim is None else dim for i, dim in enumerate(noise_shape))
 
 
@@ -80,7 +80,7 @@ def dropout(inputs, rate, seed, noise_shape=None, scaling="inverted", rng=None):
         >>> sorted(set(y.ravel().tolist())) in ([0.0, 2.0], [0.0], [2.0])
         True
     """
-    rate = _check_functional_rate(rate)
+    rate = _check_functional_rate(rate, inputs)
     _validation.check_choice(scaling, "scaling", SCALINGS)
     keep = kd_random.keep_mask(
         resolve_noise_shape(inputs, noise_shape), rate, seed, rng=rng
@@ -107,12 +107,38 @@ def classic_inference(inputs, rate):
         >>> np.asarray(classic_inference(np.ones((1, 3), "float32"), 0.25))
         array([[0.75, 0.75, 0.75]], dtype=float32)
     """
+    rate = _check_functional_rate(rate, inputs)
     return ops.multiply(inputs, ops.cast(ops.subtract(1.0, rate), inputs.dtype))
 
 
-def _check_functional_rate(rate):
-    if isinstance(rate, (int, float)):
+def _check_functional_rate(rate, inputs=None):
+    """`rate` as a float32 tensor, after checking it (and float `inputs`).
+
+    A number must lie in `[0, 1)`. A tensor (such as a layer's rate
+    variable) must be a floating-point scalar; its value is not read (that
+    would sync compiled code), except for a NumPy array.
+    """
+    if inputs is not None:
+        _validation.check_float_inputs(inputs)
+    if rate is None or isinstance(rate, (numbers.Real, str, bytes)):
         _validation.check_rate(rate)
+    else:
+        shape = getattr(rate, "shape", None)
+        dtype = getattr(rate, "dtype", None)
+        try:
+            floating = keras.backend.is_float_dtype(
+                keras.backend.standardize_dtype(dtype)
+            )
+        except (TypeError, ValueError):
+            floating = False
+        if shape is None or len(shape) != 0 or not floating:
+            raise _validation.invalid(
+                "rate",
+                "a float in the range [0, 1), or a floating-point scalar tensor",
+                rate,
+            )
+        if isinstance(rate, np.ndarray):
+            _validation.check_rate(float(rate))
     return ops.cast(rate, "float32")
 
 
@@ -141,7 +167,7 @@ def gaussian_dropout(inputs, rate, seed, noise_shape=None, rng=None):
         >>> bool(abs(y.mean() - 1) < 0.01), bool(abs(y.var() - 0.2 / 0.8) < 0.01)
         (True, True)
     """
-    rate = _check_functional_rate(rate)
+    rate = _check_functional_rate(rate, inputs)
     stddev = ops.sqrt(ops.divide(rate, ops.subtract(1.0, rate)))
     shape = resolve_noise_shape(inputs, noise_shape)
     normal = kd_random.normal(shape, seed, rng=rng)
@@ -177,7 +203,7 @@ def alpha_dropout(inputs, rate, seed, noise_shape=None, rng=None):
         >>> bool(abs(y.mean()) < 0.01), bool(abs(y.var() - 1) < 0.02)
         (True, True)
     """
-    rate = _check_functional_rate(rate)
+    rate = _check_functional_rate(rate, inputs)
     keep = kd_random.keep_mask(
         resolve_noise_shape(inputs, noise_shape), rate, seed, rng=rng
     )

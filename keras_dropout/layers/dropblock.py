@@ -84,7 +84,7 @@ def drop_block(inputs, rate, block_size, seed, data_format="channels_last", rng=
         >>> y.shape
         (1, 6, 6, 1)
     """
-    rate = _check_functional_rate(rate)
+    rate = _check_functional_rate(rate, inputs)
     data_format = _check_data_format(data_format)
     rank = len(inputs.shape)
     if rank not in (3, 4, 5):

@@ -16,6 +16,17 @@ _EXPECTED_INPUTS = (
 )
 
 
+def _check_batched(shape, layer=None):
+    """Drop path decides per sample: the inputs need a batch axis."""
+    if len(shape) == 0:
+        where = "" if layer is None else f" of layer `{layer.name}` (DropPath)"
+        raise ValueError(
+            f"Invalid value received for argument `inputs`{where}. Expected a "
+            "tensor of rank >= 1 whose first axis is the batch. Received: "
+            f"inputs.shape={tuple(shape)} (rank 0)"
+        )
+
+
 def drop_path(inputs, rate, seed, rng=None):
     """Training-time drop path: zero whole samples, scale the others.
 
@@ -39,7 +50,8 @@ def drop_path(inputs, rate, seed, rng=None):
         >>> sorted(set(np.unique(y, axis=0)[:, 0].tolist()))
         [0.0, 2.0]
     """
-    rate = _check_functional_rate(rate)
+    rate = _check_functional_rate(rate, inputs)
+    _check_batched(inputs.shape)
     shape = (ops.shape(inputs)[0],) + (1,) * (len(inputs.shape) - 1)
     keep = kd_random.keep_mask(shape, rate, seed, rng=rng)
     scaled = ops.divide(inputs, ops.cast(ops.subtract(1.0, rate), inputs.dtype))
@@ -165,6 +177,10 @@ class DropPath(BaseDropout):
           FractalNet (the name "drop path").
     """
 
+    def build(self, input_shape):
+        _check_batched(input_shape, self)
+        super().build(input_shape)
+
     def dropout(self, inputs, rate, seed):
         return drop_path(inputs, rate, seed)
 
@@ -235,6 +251,10 @@ class StochasticDepth(BaseDropout):
     def __init__(self, rate, mode="row", seed=None, mc=False, **kwargs):
         super().__init__(rate, seed=seed, mc=mc, **kwargs)
         self.mode = _validation.check_choice(mode, "mode", MODES)
+
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)  # two inputs of one shape
+        super().build(input_shape)
 
     def _check_inputs(self, inputs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
