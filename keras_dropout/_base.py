@@ -271,6 +271,20 @@ class _NoiseShapeDropout(BaseDropout):
         return config
 
 
+def from_nested_config(cls, config, key, custom_objects=None):
+    """`cls(inner, **rest)`, where `config[key]` is the serialized inner layer.
+
+    For layers that wrap another layer or cell and take it as their first
+    argument (`DropConnect`, `ConcreteDropout`, `EmbeddingDropout`,
+    `ZoneoutCell`).
+    """
+    config = dict(config)
+    inner = keras.saving.deserialize_keras_object(
+        config.pop(key), custom_objects=custom_objects
+    )
+    return cls(inner, **config)
+
+
 class _Wrapper:
     """What the pack's wrappers share: calling the wrapped layer safely.
 
@@ -322,8 +336,4 @@ class _Wrapper:
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        layer = keras.saving.deserialize_keras_object(
-            config.pop("layer"), custom_objects=custom_objects
-        )
-        return cls(layer, **config)
+        return from_nested_config(cls, config, "layer", custom_objects)

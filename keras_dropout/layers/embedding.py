@@ -6,6 +6,7 @@ from keras import ops
 from keras_dropout import _validation
 from keras_dropout import random as kd_random
 from keras_dropout._base import BaseDropout
+from keras_dropout._base import from_nested_config
 
 
 def _check_embedding(embedding):
@@ -141,8 +142,4 @@ class EmbeddingDropout(BaseDropout):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        embedding = keras.saving.deserialize_keras_object(
-            config.pop("embedding"), custom_objects=custom_objects
-        )
-        return cls(embedding, **config)
+        return from_nested_config(cls, config, "embedding", custom_objects)

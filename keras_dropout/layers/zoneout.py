@@ -6,6 +6,7 @@ from keras import ops
 from keras_dropout import _validation
 from keras_dropout import random as kd_random
 from keras_dropout._base import BaseDropout
+from keras_dropout._base import from_nested_config
 
 # Keras's RNN layer draws the dropout masks of cells deriving from this mixin
 # before its loop (`get_dropout_mask`) and clears them after it
@@ -311,8 +312,4 @@ class ZoneoutCell(BaseDropout, _DropoutRNNCell):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        cell = keras.saving.deserialize_keras_object(
-            config.pop("cell"), custom_objects=custom_objects
-        )
-        return cls(cell, **config)
+        return from_nested_config(cls, config, "cell", custom_objects)
