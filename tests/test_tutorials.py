@@ -1,7 +1,7 @@
 """Every tutorial runs top to bottom on this backend, in its quick mode.
 
-A tutorial that measures claims of the article must also print the `FINDINGS`
-keys the evidence page reads (`tools/evidence.py`), with valid verdicts.
+A tutorial that measures claims of the article must also print the verdicts
+the evidence page reads (`tools/evidence.py`) in its `FINDINGS` line.
 """
 
 import json
@@ -56,9 +56,12 @@ def test_runs_in_quick_mode(path, monkeypatch):
     assert not errors
     assert os.environ["KERAS_DROPOUT_QUICK"] == "1"
 
-    findings = evidence.findings_in_notebook(notebook)
+    # Every claim's verdict is there and valid. Quick mode skips some
+    # settings, so the numbers behind a verdict are checked by the full-size
+    # docs build (tools/docs_hooks.py), which fails if one is missing.
+    findings = evidence.findings_in_notebook(notebook) or {}
     for claim in evidence.CLAIMS:
         if claim.notebook == path.stem:
-            evidence.check(claim, findings)
-    verdicts = {k: v for k, v in (findings or {}).items() if k.startswith("claim_")}
+            assert findings.get(claim.verdict) in evidence.VERDICTS, claim.verdict
+    verdicts = {k: v for k, v in findings.items() if k.startswith("claim_")}
     assert all(v in evidence.VERDICTS for v in verdicts.values()), verdicts

@@ -7,8 +7,9 @@ showing next to it. The docs build (`tools/docs_hooks.py`) runs the
 tutorials, reads their `FINDINGS` lines and writes the tables into
 `docs/evidence.md` with `fill_page`, so the page shows what that build
 measured and cannot drift from it. A claim whose verdict or numbers are
-missing fails the build; `tests/test_tutorials.py` checks every key in quick
-mode, and `tests_browser/` checks the built page against the notebooks' pages.
+missing fails the build; `tests/test_tutorials.py` checks every verdict in
+quick mode, and `tests_browser/` checks the built page against the
+notebooks' pages.
 """
 
 import dataclasses
@@ -56,7 +57,25 @@ class Claim:
         return [self.verdict] + [name for _, name, _, _ in fields if name]
 
 
+# The order of the page's tables.
+TOPICS = (
+    "How dropout works",
+    "Choosing the rate",
+    "Where dropout goes",
+    "The variants",
+    "Training cost",
+    "Batch normalization",
+    "Dropout and other regularizers",
+    "When not to use dropout",
+    "The best model",
+)
 MLP = "MNIST-1D, MLP (40-256-256-10)"
+VARIANTS = "MNIST-1D, MLP (40-128-128-10)"
+CNN = "MNIST-1D, two Conv1D(16) blocks"
+BN = "MNIST-1D, MLP (40-128-128-10)"
+DENSE = "MNIST-1D, MLP of width 128"
+REGULARIZERS = "MNIST-1D, MLP"
+TRANSFORMER = "MNIST-1D (1,000 signals) as 10 tokens, 2-block encoder"
 GRID = "MNIST-1D, MLPs of width 16-256"
 CLAIMS = [
     # How dropout works
@@ -218,6 +237,365 @@ CLAIMS = [
         "without",
         MLP,
     ),
+    # Recurrent networks
+    Claim(
+        "Where dropout goes",
+        "In recurrent networks, one mask for every timestep (variational, "
+        "time-locked) works better than a new mask per timestep.",
+        "recurrent-networks",
+        "locked-versus-naive-masks",
+        "claim_time_locked_over_naive_rnn",
+        "test accuracy locked {acc_variational:.1%} ± {acc_variational_std:.1%}, "
+        "naive {acc_naive:.1%} ± {acc_naive_std:.1%}, none {acc_none:.1%}",
+        "MNIST-1D as 20 steps, Conv1D + GRU(32)",
+    ),
+    Claim(
+        "Training cost",
+        "Dropout on the recurrent state (Keras's recurrent_dropout) costs "
+        "training time.",
+        "recurrent-networks",
+        "the-cost-of-recurrent-dropout",
+        "claim_recurrent_dropout_cost",
+        "time per epoch {recurrent_dropout_time_ratio}x no dropout (run-to-run "
+        "spread {same_model_time_spread}x)",
+        "MNIST-1D as 20 steps, Conv1D + GRU(32)",
+    ),
+    Claim(
+        "Training cost",
+        "Dropping recurrent weights (DropConnect, AWD-LSTM's weight drop) costs "
+        "more than dropping activations.",
+        "recurrent-networks",
+        "zoneout-and-weight-drop",
+        "claim_dropconnect_cost",
+        "time per epoch {weight_drop_time_ratio}x no dropout (run-to-run spread "
+        "{same_model_time_spread}x)",
+        "MNIST-1D as 20 steps, Conv1D + GRU(32)",
+    ),
+    # Putting it together
+    Claim(
+        "The best model",
+        "A regularized CNN built with the pack beats the MNIST-1D paper's CNN "
+        "(94%) on the same split.",
+        "putting-it-together",
+        "next-to-the-papers-table",
+        "claim_beats_paper_cnn",
+        "test accuracy {best_test_acc:.1%} ± {best_test_acc_std:.1%}; our "
+        "logistic regression {logistic_acc:.1%} (paper 32%)",
+        "MNIST-1D, Conv1D + BN + shifts",
+    ),
+    Claim(
+        "The best model",
+        "Dropout helps even a strong, already regularized model.",
+        "putting-it-together",
+        "does-dropout-help-the-best-model",
+        "claim_dropout_helps_best_model",
+        "test accuracy with dropout {best_test_acc:.1%} ± {best_test_acc_std:.1%}, "
+        "without {no_dropout_test_acc:.1%} ± {no_dropout_test_acc_std:.1%}",
+        "MNIST-1D, Conv1D + BN + shifts",
+    ),
+    # The variants
+    Claim(
+        "The variants",
+        "DropConnect (dropping weights) regularizes more strongly than dropout "
+        "but costs more compute.",
+        "the-variants",
+        "dropconnect-versus-dropout",
+        "claim_dropconnect_vs_dropout",
+        "test accuracy at rate 0.5: DropConnect {dropconnect_0_5_acc:.1%}, "
+        "dropout {dropout_0_5_acc:.1%}; at 0.2: {dropconnect_0_2_acc:.1%} and "
+        "{dropout_0_2_acc:.1%}; time per epoch {dropconnect_cost_ratio}x",
+        VARIANTS,
+    ),
+    Claim(
+        "The variants",
+        "Concrete dropout learns a good rate, with no manual tuning.",
+        "the-variants",
+        "concrete-dropout-learns-its-rate",
+        "claim_concrete_learns_rate",
+        "from rate 0.1: {concrete_from_0_1_acc:.1%}, from 0.5: "
+        "{concrete_from_0_5_acc:.1%}; best hand-tuned rate {best_hand_rate}: "
+        "{best_hand_acc:.1%} ± {best_hand_acc_std:.1%}",
+        VARIANTS,
+    ),
+    Claim(
+        "The variants",
+        "Alpha dropout keeps a SELU network's activations at mean 0 and "
+        "variance 1; standard dropout does not.",
+        "the-variants",
+        "alpha-dropout-in-a-selu-network",
+        "claim_alpha_dropout_keeps_selu_stats",
+        "variance at layer 20 (rate 0.1): AlphaDropout "
+        "{selu_alpha_0_1_layer20_var}, Dropout {selu_dropout_0_1_layer20_var}, "
+        "none {selu_none_layer20_var}",
+        "20 SELU layers, no training",
+    ),
+    Claim(
+        "The variants",
+        "Gaussian dropout performs like Bernoulli dropout at the same rate.",
+        "the-variants",
+        "gaussian-versus-bernoulli-dropout",
+        "claim_gaussian_matches_bernoulli",
+        "test accuracy at rate 0.2: Gaussian {gaussian_0_2_acc:.1%}, Bernoulli "
+        "{dropout_0_2_acc:.1%}; at 0.5: {gaussian_0_5_acc:.1%} and "
+        "{dropout_0_5_acc:.1%}",
+        VARIANTS,
+    ),
+    # Transformers
+    Claim(
+        "Where dropout goes",
+        "In transformers, dropout rates of 0.1-0.3 are typical and help.",
+        "transformers",
+        "the-rate-for-dropout-after-attention-and-ffn",
+        "claim_transformer_rate_0_1_0_3",
+        "test accuracy none {acc_no_dropout:.1%} ± {acc_no_dropout_std:.1%}; "
+        "0.1: {acc_after_sublayers_0_1:.1%}, 0.2: {acc_after_sublayers_0_2:.1%}, "
+        "0.3: {acc_after_sublayers_0_3:.1%}",
+        TRANSFORMER,
+    ),
+    Claim(
+        "Where dropout goes",
+        "0.1 is a sensible default rate for transformers.",
+        "transformers",
+        "the-rate-for-dropout-after-attention-and-ffn",
+        "claim_transformer_default_0_1",
+        "best rate {best_rate}; 0.1: {acc_after_sublayers_0_1:.1%} ± "
+        "{acc_after_sublayers_0_1_std:.1%}, none {acc_no_dropout:.1%}",
+        TRANSFORMER,
+    ),
+    Claim(
+        "Where dropout goes",
+        "In transformers, dropout goes after the attention and after each "
+        "feed-forward block.",
+        "transformers",
+        "where-to-put-dropout",
+        "claim_dropout_after_attention_and_ffn",
+        "at rate 0.2: after the sub-layers {acc_after_sublayers_0_2:.1%}, on "
+        "attention weights {acc_attention_weights_0_2:.1%}, inside the FFN "
+        "{acc_inside_ffn_0_2:.1%}, DropPath {acc_droppath_0_2:.1%}; none "
+        "{acc_no_dropout:.1%}",
+        TRANSFORMER,
+    ),
+    # Convolutional networks
+    Claim(
+        "Where dropout goes",
+        "For convolutional layers, spatial dropout (whole feature maps) is "
+        "better suited than standard dropout.",
+        "convolutional-networks",
+        "spatial-vs-standard-dropout",
+        "claim_spatial_over_standard_conv",
+        "test accuracy at 0.1: spatial {spatial_0_1:.1%} ± {spatial_0_1_std:.1%}, "
+        "standard {standard_0_1:.1%} ± {standard_0_1_std:.1%}; at 0.25: "
+        "{spatial_0_25:.1%} and {standard_0_25:.1%}",
+        CNN,
+    ),
+    Claim(
+        "Where dropout goes",
+        "DropBlock (contiguous regions) improves on spatial dropout for "
+        "convolutional layers.",
+        "convolutional-networks",
+        "dropblock-vs-spatial-dropout",
+        "claim_dropblock_over_spatial",
+        "test accuracy at 0.1: DropBlock {dropblock_0_1:.1%}, spatial "
+        "{spatial_0_1:.1%}; at 0.25: {dropblock_0_25:.1%} and {spatial_0_25:.1%}",
+        CNN,
+    ),
+    Claim(
+        "Choosing the rate",
+        "For convolutional layers, 0.1-0.25 is common; higher rates hurt.",
+        "convolutional-networks",
+        "rates-for-conv-layers",
+        "claim_conv_rate_0_1_0_25",
+        "at 0.5: standard {standard_0_5:.1%}, spatial {spatial_0_5:.1%}, "
+        "DropBlock {dropblock_0_5:.1%}; no dropout {no_dropout:.1%}",
+        CNN,
+    ),
+    Claim(
+        "Batch normalization",
+        "Convolutional networks with batch normalization need less dropout, or none.",
+        "convolutional-networks",
+        "batch-normalization-and-dropout",
+        "claim_bn_conv_needs_less_dropout",
+        "best gain from dropout at 0.1: {best_gain_no_bn:+.1%} without BN, "
+        "{best_gain_bn:+.1%} with BN (BN, no dropout: {bn_no_dropout:.1%})",
+        CNN,
+    ),
+    # Batch normalization
+    Claim(
+        "Batch normalization",
+        "Dropout before batch normalization shifts the variance BN sees between "
+        "training and inference.",
+        "batch-normalization",
+        "the-variance-shift",
+        "claim_variance_shift_exists",
+        "moving variance / inference variance of the BN after dropout 0.5: "
+        "{shift_dropout_bn_50} (predicted {shift_predicted_50}; BN without "
+        "dropout {shift_bn_only})",
+        BN,
+    ),
+    Claim(
+        "Batch normalization",
+        "Combining batch normalization and dropout can be worse than either alone.",
+        "batch-normalization",
+        "worse-than-either-alone",
+        "claim_bn_dropout_worse_than_either",
+        "test accuracy at rate 0.5: dropout then BN {acc_dropout_bn:.1%}, BN "
+        "alone {acc_bn:.1%}, dropout alone {acc_dropout:.1%}, none {acc_none:.1%}",
+        BN,
+    ),
+    Claim(
+        "Batch normalization",
+        "Dropout after batch normalization works better than before it.",
+        "batch-normalization",
+        "dropout-after-bn-rather-than-before",
+        "claim_dropout_after_bn_better",
+        "test accuracy at rate 0.5: BN then dropout {acc_bn_dropout:.1%} ± "
+        "{acc_bn_dropout_std:.1%}, dropout then BN {acc_dropout_bn:.1%} ± "
+        "{acc_dropout_bn_std:.1%}",
+        BN,
+    ),
+    Claim(
+        "Batch normalization",
+        "Networks with batch normalization need less dropout, or none.",
+        "batch-normalization",
+        "does-bn-need-less-dropout",
+        "claim_bn_needs_less_dropout",
+        "best rate on validation {best_rate_no_bn} without BN, {best_rate_bn} "
+        "with; validation gain from dropout {val_gain_no_bn:+.1%} without BN, "
+        "{val_gain_bn:+.1%} with",
+        BN,
+    ),
+    # Dense networks
+    Claim(
+        "Where dropout goes",
+        "In dense networks, dropout goes after each hidden layer, not after the "
+        "output.",
+        "dense-networks",
+        "where-dropout-goes",
+        "claim_after_hidden_not_output",
+        "test accuracy after hidden layers {acc_after_hidden:.1%} ± "
+        "{acc_after_hidden_std:.1%}, none {acc_none:.1%} ± {acc_none_std:.1%}; "
+        "train-test gap {gap_after_hidden:.2f} vs {gap_none:.2f}",
+        DENSE,
+    ),
+    Claim(
+        "Where dropout goes",
+        "Dropout on the logits (the output layer's inputs to softmax) hurts.",
+        "dense-networks",
+        "where-dropout-goes",
+        "claim_logit_dropout_hurts",
+        "adding logit dropout: {logits_added_diff:+.1%} ± {logits_added_se:.1%}; "
+        "logits only {acc_logits_only:.1%} vs none {acc_none:.1%}",
+        DENSE,
+    ),
+    Claim(
+        "Where dropout goes",
+        "Dropout is strongest in large fully connected layers.",
+        "dense-networks",
+        "dropout-gains-more-in-wider-layers",
+        "claim_strongest_in_wide_layers",
+        "gain from dropout by width: 16: {gain_w16:+.1%}, 64: {gain_w64:+.1%}, "
+        "128: {gain_w128:+.1%}, 256: {gain_w256:+.1%}",
+        "MNIST-1D, MLPs of width 16-256",
+    ),
+    Claim(
+        "Choosing the rate",
+        "Before the output layer, rates of 0.3-0.5 are common, especially in "
+        "large networks.",
+        "dense-networks",
+        "the-rate-before-the-output-layer",
+        "claim_final_layer_rate_0_3_0_5",
+        "best rate on validation {final_best_rate}; vs no dropout: "
+        "{final_best_vs_none}",
+        "MNIST-1D, MLP of width 256",
+    ),
+    # When not to use dropout
+    Claim(
+        "When not to use dropout",
+        "Small models with limited capacity get worse with dropout.",
+        "when-not-to-use-dropout",
+        "a-model-too-small-to-overfit",
+        "claim_small_models_underfit",
+        "width {small_width}: test {small_acc_none:.1%} without dropout, "
+        "{small_acc_r0_5:.1%} at 0.5 (train {small_train_none:.1%} and "
+        "{small_train_r0_5:.1%})",
+        "MNIST-1D, MLP of width 8",
+    ),
+    Claim(
+        "When not to use dropout",
+        "Dropout cannot make up for too little data.",
+        "when-not-to-use-dropout",
+        "too-little-data",
+        "claim_cannot_replace_data",
+        "250 signals: {data_acc_dropout_250:.1%} with dropout, "
+        "{data_acc_none_250:.1%} without; 3500 without: {data_acc_none_3500:.1%}",
+        "MNIST-1D subsets, MLP of width 128",
+    ),
+    Claim(
+        "When not to use dropout",
+        "With noisy labels, dropout slows overfitting but cannot fix the data.",
+        "when-not-to-use-dropout",
+        "noisy-labels",
+        "claim_noisy_labels_slows_not_fixes",
+        "40% wrong labels: training labels fitted {noise_40_memorised_none:.0%} "
+        "without dropout, {noise_40_memorised_dropout:.0%} with; peak test "
+        "{noise_40_peak_none:.1%} and {noise_40_peak_dropout:.1%}",
+        "MNIST-1D with flipped labels, MLP",
+    ),
+    # Other regularizers
+    Claim(
+        "Dropout and other regularizers",
+        "Dropout and L2 regularization combine: together they do better than "
+        "either alone.",
+        "other-regularizers",
+        "dropout-and-l2-together",
+        "claim_dropout_l2_complementary",
+        "test accuracy dropout + L2 {mlp_dropout_l2_acc:.1%}, dropout "
+        "{mlp_dropout_acc:.1%}, L2 {mlp_l2_acc:.1%}, none {mlp_none_acc:.1%}",
+        REGULARIZERS,
+    ),
+    Claim(
+        "Dropout and other regularizers",
+        "L1 regularization drives weights to zero (sparsity).",
+        "other-regularizers",
+        "l1-and-sparsity",
+        "claim_l1_sparsity",
+        "near-zero weights: L1 {mlp_l1_near_zero_frac:.0%}, L2 "
+        "{mlp_l2_near_zero_frac:.0%}, none {mlp_none_near_zero_frac:.0%}",
+        REGULARIZERS,
+    ),
+    Claim(
+        "Dropout and other regularizers",
+        "For convolutional networks, batch normalization plus augmentation is "
+        "often enough without dropout.",
+        "other-regularizers",
+        "batch-normalization-and-augmentation-in-the-cnn",
+        "claim_bn_aug_enough_for_conv",
+        "CNN test accuracy BN + augmentation {cnn_bn_aug_acc:.1%}, with dropout "
+        "too {cnn_bn_aug_dropout_acc:.1%}",
+        "MNIST-1D, small Conv1D network",
+    ),
+    Claim(
+        "Dropout and other regularizers",
+        "Data augmentation is often used alongside dropout, and the two add up.",
+        "other-regularizers",
+        "augmentation-with-dropout",
+        "claim_augmentation_with_dropout",
+        "MLP test accuracy dropout + augmentation {mlp_dropout_aug_acc:.1%}, "
+        "dropout {mlp_dropout_acc:.1%}, augmentation {mlp_aug_acc:.1%}",
+        REGULARIZERS,
+    ),
+    Claim(
+        "Dropout and other regularizers",
+        "Early stopping limits overfitting by stopping when validation "
+        "performance degrades.",
+        "other-regularizers",
+        "early-stopping",
+        "claim_early_stopping",
+        "stopped after {mlp_early_stop_epochs} epochs on average: test "
+        "{mlp_early_stop_acc:.1%}, none {mlp_none_acc:.1%}; gap "
+        "{mlp_early_stop_gap:.2f} vs {mlp_none_gap:.2f}",
+        REGULARIZERS,
+    ),
 ]
 
 
@@ -282,7 +660,10 @@ def render(findings_by_notebook, claims=CLAIMS):
         counts[findings[claim.verdict]] += 1
     summary = ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
     lines = [f"**{len(claims)} claims measured:** {summary}.", ""]
-    for topic, rows in sections.items():
+    order = [t for t in TOPICS if t in sections]
+    order += [t for t in sections if t not in TOPICS]
+    for topic in order:
+        rows = sections[topic]
         lines += [
             f"## {topic}",
             "",
