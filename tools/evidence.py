@@ -212,8 +212,8 @@ CLAIMS = [
         "what-dropout-costs",
         "how-many-more-epochs",
         "claim_epochs_2_3x",
-        "epochs to 98% of own best: {epochs_to_98_dropout} with dropout, "
-        "{epochs_to_98_plain} without ({epochs_ratio_98}x)",
+        "epochs to 98% of own best: {epochs_to_98_dropout:.0f} with dropout, "
+        "{epochs_to_98_plain:.0f} without ({epochs_ratio_98:.2f}x)",
         MLP,
     ),
     Claim(
@@ -222,8 +222,8 @@ CLAIMS = [
         "what-dropout-costs",
         "gradient-noise",
         "claim_more_gradient_noise",
-        "gradient variance with / without dropout: {grad_var_ratio_b8}x at "
-        "batch 8, {grad_var_ratio_b32}x at batch 32",
+        "gradient variance with / without dropout: {grad_var_ratio_b8:.1f}x at "
+        "batch 8, {grad_var_ratio_b32:.1f}x at batch 32",
         MLP,
     ),
     Claim(
@@ -233,7 +233,7 @@ CLAIMS = [
         "stability-at-small-batch-sizes",
         "claim_small_batch",
         "validation-loss roughness at batch {smallest_batch}: "
-        "{roughness_dropout_smallest} with dropout, {roughness_plain_smallest} "
+        "{roughness_dropout_smallest:.3f} with dropout, {roughness_plain_smallest:.3f} "
         "without",
         MLP,
     ),
@@ -256,8 +256,8 @@ CLAIMS = [
         "recurrent-networks",
         "the-cost-of-recurrent-dropout",
         "claim_recurrent_dropout_cost",
-        "time per epoch {recurrent_dropout_time_ratio}x no dropout (run-to-run "
-        "spread {same_model_time_spread}x)",
+        "time per epoch {recurrent_dropout_time_ratio:.2f}x no dropout (run-to-run "
+        "spread {same_model_time_spread:.2f}x)",
         "MNIST-1D as 20 steps, Conv1D + GRU(32)",
     ),
     Claim(
@@ -267,8 +267,8 @@ CLAIMS = [
         "recurrent-networks",
         "zoneout-and-weight-drop",
         "claim_dropconnect_cost",
-        "time per epoch {weight_drop_time_ratio}x no dropout (run-to-run spread "
-        "{same_model_time_spread}x)",
+        "time per epoch {weight_drop_time_ratio:.2f}x no dropout (run-to-run spread "
+        "{same_model_time_spread:.2f}x)",
         "MNIST-1D as 20 steps, Conv1D + GRU(32)",
     ),
     # Putting it together
@@ -303,7 +303,7 @@ CLAIMS = [
         "claim_dropconnect_vs_dropout",
         "test accuracy at rate 0.5: DropConnect {dropconnect_0_5_acc:.1%}, "
         "dropout {dropout_0_5_acc:.1%}; at 0.2: {dropconnect_0_2_acc:.1%} and "
-        "{dropout_0_2_acc:.1%}; time per epoch {dropconnect_cost_ratio}x",
+        "{dropout_0_2_acc:.1%}; time per epoch {dropconnect_cost_ratio:.2f}x",
         VARIANTS,
     ),
     Claim(
@@ -325,8 +325,8 @@ CLAIMS = [
         "alpha-dropout-in-a-selu-network",
         "claim_alpha_dropout_keeps_selu_stats",
         "variance at layer 20 (rate 0.1): AlphaDropout "
-        "{selu_alpha_0_1_layer20_var}, Dropout {selu_dropout_0_1_layer20_var}, "
-        "none {selu_none_layer20_var}",
+        "{selu_alpha_0_1_layer20_var:.2f}, Dropout {selu_dropout_0_1_layer20_var:.2f}, "
+        "none {selu_none_layer20_var:.2f}",
         "20 SELU layers, no training",
     ),
     Claim(
@@ -428,8 +428,8 @@ CLAIMS = [
         "the-variance-shift",
         "claim_variance_shift_exists",
         "moving variance / inference variance of the BN after dropout 0.5: "
-        "{shift_dropout_bn_50} (predicted {shift_predicted_50}; BN without "
-        "dropout {shift_bn_only})",
+        "{shift_dropout_bn_50:.2f} (predicted {shift_predicted_50:.2f}; BN without "
+        "dropout {shift_bn_only:.2f})",
         BN,
     ),
     Claim(
@@ -591,7 +591,7 @@ CLAIMS = [
         "other-regularizers",
         "early-stopping",
         "claim_early_stopping",
-        "stopped after {mlp_early_stop_epochs} epochs on average: test "
+        "stopped after {mlp_early_stop_epochs:.0f} epochs on average: test "
         "{mlp_early_stop_acc:.1%}, none {mlp_none_acc:.1%}; gap "
         "{mlp_early_stop_gap:.2f} vs {mlp_none_gap:.2f}",
         REGULARIZERS,
