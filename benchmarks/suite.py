@@ -8,7 +8,7 @@ each in its own process, then writes
   with the machine and library versions,
 * `docs/guides/performance.png`: the compiled-forward plot.
 
-    python benchmarks/suite.py                 # everything (about 10 minutes)
+    python benchmarks/suite.py                 # everything (about 13 minutes)
     python benchmarks/suite.py --quick         # smoke run, nothing written to docs
     python benchmarks/suite.py --from-json     # rewrite the page from results.json
 
@@ -531,7 +531,7 @@ def write_page(results, path=PAGE):
         "## Rerun it",
         "",
         "```bash",
-        "make bench                    # this page, about 10 minutes",
+        "make bench                    # this page, about 13 minutes",
         "KERAS_BACKEND=jax python benchmarks/layers.py --layers Dropout",
         "python benchmarks/rng.py      # the two generators head to head",
         "```",
