@@ -109,3 +109,39 @@ def compile_modes():
     if BACKEND == "torch":
         return [(False, True), (False, False)]
     return [(True, False), (False, True)]
+
+
+def input_gradient(layer, x):
+    """d sum(layer(x, training=True)) / dx as a float64 NumPy array.
+
+    `x` is a NumPy array or a backend tensor; the sum is taken in float32, so
+    half-precision outputs do not overflow it.
+    """
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        x = tf.convert_to_tensor(x)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            total = tf.reduce_sum(tf.cast(layer(x, training=True), "float32"))
+        grad = tape.gradient(total, x)
+    elif BACKEND == "jax":
+        import jax
+
+        layer.build(x.shape)
+        weights = [v.value for v in layer.trainable_variables]
+        state = [v.value for v in layer.non_trainable_variables]
+
+        def total(x):
+            out, _ = layer.stateless_call(weights, state, x, training=True)
+            return out.astype("float32").sum()
+
+        grad = jax.grad(total)(x)
+    else:
+        import torch
+
+        x = torch.as_tensor(x).detach().clone().requires_grad_(True)
+        layer(x, training=True).float().sum().backward()
+        grad = x.grad
+    grad = keras.ops.convert_to_numpy(keras.ops.cast(grad, "float32"))
+    return grad.astype("float64")

@@ -246,56 +246,45 @@ BAD_NOISE_SHAPE_FITS = [
 ]
 
 
+# Each table of bad noise_shapes and the words its message must contain.
+NOISE_SHAPE_TABLES = [
+    (BAD_NOISE_SHAPE_TYPES, "positive integers"),
+    (BAD_NOISE_SHAPE_FITS, "length 3"),
+]
+
+
 def _noise_shape_cases():
     cases = []
-    for layer, cls in NOISE_SHAPE_LAYERS.items():
-        for label, value in BAD_NOISE_SHAPE_TYPES:
-            cases.append(
-                Bad(
-                    f"{layer}: noise_shape {label}",
-                    lambda cls=cls, value=value: cls(0.5, noise_shape=value),
-                    "noise_shape",
-                    "positive integers",
-                    f"noise_shape={value!r}",
+    for table, expected in NOISE_SHAPE_TABLES:
+        build = table is BAD_NOISE_SHAPE_FITS  # refused when the layer builds
+        for layer, cls in NOISE_SHAPE_LAYERS.items():
+            for label, value in table:
+                cases.append(
+                    Bad(
+                        f"{layer}: noise_shape {label}" + (" (build)" if build else ""),
+                        lambda cls=cls, value=value, build=build: (
+                            cls(0.5, noise_shape=value).build((4, 5, 6))
+                            if build
+                            else cls(0.5, noise_shape=value)
+                        ),
+                        "noise_shape",
+                        expected,
+                        f"noise_shape={value!r}",
+                    )
                 )
-            )
-        for label, value in BAD_NOISE_SHAPE_FITS:
-            cases.append(
-                Bad(
-                    f"{layer}: noise_shape {label} (build)",
-                    lambda cls=cls, value=value: cls(0.5, noise_shape=value).build(
-                        (4, 5, 6)
-                    ),
-                    "noise_shape",
-                    "length 3",
-                    f"noise_shape={value!r}",
+        for function, call in NOISE_SHAPE_FUNCTIONS.items():
+            for label, value in table:
+                cases.append(
+                    Bad(
+                        f"{function}: noise_shape {label}",
+                        lambda call=call, value=value: call(
+                            _ones((4, 5, 6)), 0.5, 0, noise_shape=value
+                        ),
+                        "noise_shape",
+                        expected,
+                        f"noise_shape={value!r}",
+                    )
                 )
-            )
-    for function, call in NOISE_SHAPE_FUNCTIONS.items():
-        for label, value in BAD_NOISE_SHAPE_TYPES:
-            cases.append(
-                Bad(
-                    f"{function}: noise_shape {label}",
-                    lambda call=call, value=value: call(
-                        _ones((4, 5, 6)), 0.5, 0, noise_shape=value
-                    ),
-                    "noise_shape",
-                    "positive integers",
-                    f"noise_shape={value!r}",
-                )
-            )
-        for label, value in BAD_NOISE_SHAPE_FITS:
-            cases.append(
-                Bad(
-                    f"{function}: noise_shape {label}",
-                    lambda call=call, value=value: call(
-                        _ones((4, 5, 6)), 0.5, 0, noise_shape=value
-                    ),
-                    "noise_shape",
-                    "length 3",
-                    f"noise_shape={value!r}",
-                )
-            )
     return cases
 
 

@@ -20,24 +20,17 @@ import sys
 
 import pytest
 
+from tests._scripts import child_env
 from tests.harness import BACKEND
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _run(module, backend, **env):
-    environment = dict(os.environ)
-    environment.update(
-        KERAS_BACKEND=backend,
-        TF_CPP_MIN_LOG_LEVEL="3",
-        JAX_PLATFORMS="cpu",
-        CUDA_VISIBLE_DEVICES="",
-        **env,
-    )
     done = subprocess.run(
         [sys.executable, "-m", module],
         cwd=ROOT,
-        env=environment,
+        env=child_env(backend, **env),
         capture_output=True,
         text=True,
         timeout=600,

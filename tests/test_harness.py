@@ -9,6 +9,7 @@ from tests.cases import CASES
 from tests.harness import BACKEND
 from tests.harness import compile_modes
 from tests.harness import fit_one_step
+from tests.harness import input_gradient
 from tests.harness import numpy
 
 pytestmark = pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
@@ -310,36 +311,8 @@ def test_gradients(case):
     layer = case.make()
     x = case.inputs()
     out = numpy(case.make()(x, training=True))
-    grad = _input_gradient(layer, x)
+    grad = input_gradient(layer, x)
     assert np.all(np.isfinite(grad))
     if case.mask_gradient:
         # Dropped units pass no gradient; kept units pass out/x (their scale).
         np.testing.assert_allclose(grad, out / x, rtol=1e-5, atol=1e-7)
-
-
-def _input_gradient(layer, x):
-    if BACKEND == "tensorflow":
-        import tensorflow as tf
-
-        x = tf.constant(x)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            total = tf.reduce_sum(layer(x, training=True))
-        return tape.gradient(total, x).numpy()
-    if BACKEND == "jax":
-        import jax
-
-        layer.build(x.shape)
-        weights = [v.value for v in layer.trainable_variables]
-        state = [v.value for v in layer.non_trainable_variables]
-
-        def total(x):
-            out, _ = layer.stateless_call(weights, state, x, training=True)
-            return out.sum()
-
-        return np.asarray(jax.grad(total)(x))
-    import torch
-
-    x = torch.tensor(x, requires_grad=True)
-    layer(x, training=True).sum().backward()
-    return x.grad.numpy()

@@ -36,6 +36,7 @@ import numpy as np
 import pytest
 
 import keras_dropout as kd
+from tests._scripts import child_env
 from tests._scripts import portability as script
 from tests.harness import BACKEND
 
@@ -65,17 +66,6 @@ NOT_PORTABLE = {
 }
 
 
-def _child_env(backend):
-    env = dict(os.environ)
-    env.update(
-        KERAS_BACKEND=backend,
-        TF_CPP_MIN_LOG_LEVEL="3",
-        JAX_PLATFORMS="cpu",
-        CUDA_VISIBLE_DEVICES="",
-    )
-    return env
-
-
 @pytest.fixture(scope="module")
 def exchanged(tmp_path_factory):
     """Every backend saves its model and loads all three, concurrently.
@@ -90,7 +80,7 @@ def exchanged(tmp_path_factory):
             children.append(
                 subprocess.Popen(
                     [sys.executable, SCRIPT, directory, *BACKENDS],
-                    env=_child_env(backend),
+                    env=child_env(backend),
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )

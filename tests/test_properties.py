@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 import keras_dropout as kd
 from keras_dropout import functional
 from tests.harness import BACKEND
+from tests.harness import input_gradient
 from tests.harness import numpy
 
 DTYPES = ["float32", "float16", "bfloat16"]
@@ -393,32 +394,6 @@ GRADIENT_LAYERS = [
 ]
 
 
-def _input_gradient(layer, x):
-    """d sum(layer(x, training=True)) / dx, as float64 numpy."""
-    if BACKEND == "tensorflow":
-        import tensorflow as tf
-
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            total = tf.reduce_sum(tf.cast(layer(x, training=True), "float32"))
-        return _f32(tape.gradient(total, x))
-    if BACKEND == "jax":
-        import jax
-
-        layer.build(x.shape)
-        weights = [v.value for v in layer.trainable_variables]
-        state = [v.value for v in layer.non_trainable_variables]
-
-        def total(x):
-            out, _ = layer.stateless_call(weights, state, x, training=True)
-            return out.astype("float32").sum()
-
-        return _f32(jax.grad(total)(x))
-    x = x.detach().clone().requires_grad_(True)
-    layer(x, training=True).float().sum().backward()
-    return _f32(x.grad)
-
-
 @_settings(8)
 @given(
     st.sampled_from(GRADIENT_LAYERS).flatmap(
@@ -437,7 +412,7 @@ def test_gradients_are_finite(case):
     kd.config.set_rng(rng)
     layer = LAYERS[name][0](rate, seed, dtype)
     x = _inputs(shape, dtype, seed % 1000)
-    grad = _input_gradient(layer, x)
+    grad = input_gradient(layer, x)
     assert grad.shape == shape
     assert np.all(np.isfinite(grad)), (name, rate, dtype)
 
