@@ -9,11 +9,12 @@ RNG_CHOICES = ("auto", "portable", "native")
 
 # The default, chosen from measurements (docs/guides/performance.md and
 # docs/guides/rng.md): "auto" takes, per call, whichever generator is faster
-# where the call runs. Traced code (under `jax.jit`, any `tf.function`) gets
-# "portable": there the backends' generators are 10-1000x slower on a CPU
-# than the hash, which compiles to one fused loop. Eager code (PyTorch's
-# default `fit`, direct layer calls) gets "native": there the hash costs
-# one pass over memory per elementwise op, the backend's generator one kernel.
+# where the call runs. Code compiled by XLA (under `jax.jit`, or
+# `tf.function(jit_compile=True)`) gets "portable": there the backends'
+# generators are 10-1000x slower on a CPU than the hash, which compiles to
+# one fused loop. Eager code (PyTorch's default `fit`, direct layer calls)
+# and plain `tf.function` graphs get "native": there the hash costs one
+# kernel per elementwise op, the backend's generator one kernel in all.
 _DEFAULT_RNG = "auto"
 _rng = _DEFAULT_RNG
 
@@ -22,10 +23,11 @@ def set_rng(name):
     """Choose the generator every keras_dropout layer draws its masks with.
 
     Args:
-        name: `"auto"` (the default): `"portable"` inside traced code
-            (`jax.jit`, `tf.function`, so every JAX and TensorFlow `fit`),
-            `"native"` in eager code (PyTorch's default `fit`, direct
-            calls); each is the faster one there. `"portable"`: a
+        name: `"auto"` (the default): `"portable"` where XLA compiles
+            (`jax.jit`, so every JAX `fit`; `jit_compile=True` on
+            TensorFlow), `"native"` elsewhere (eager code such as
+            PyTorch's default `fit`, plain `tf.function` graphs such as
+            TensorFlow's `fit` on a CPU); each is the faster one there. `"portable"`: a
             counter-based integer hash written in `keras.ops`; the same seed
             and call sequence give bit-identical masks on TensorFlow, JAX and
             PyTorch, eager or compiled. `"native"`: the backend's own

@@ -85,10 +85,34 @@ def dropout(inputs, rate, seed, noise_shape=None, scaling="inverted", rng=None):
     keep = kd_random.keep_mask(
         resolve_noise_shape(inputs, noise_shape), rate, seed, rng=rng
     )
+    if _is_shared(noise_shape, inputs.shape):
+        # The mask is smaller than the inputs (shared over some axes): scale
+        # it, then make one pass over the inputs. The backward pass keeps
+        # this small float mask, not a tensor of the inputs' size.
+        factor = ops.cast(keep, "float32")
+        if scaling == "inverted":
+            factor = ops.divide(factor, ops.subtract(1.0, rate))
+        return ops.multiply(inputs, ops.cast(factor, inputs.dtype))
     if scaling == "inverted":
         keep_prob = ops.cast(ops.subtract(1.0, rate), inputs.dtype)
         inputs = ops.divide(inputs, keep_prob)
-    return ops.where(keep, inputs, ops.zeros_like(inputs))
+    # A scalar zero, not `zeros_like`: one tensor of the inputs' size fewer
+    # to allocate and fill. The backward pass keeps the boolean mask.
+    return ops.where(keep, inputs, ops.cast(0.0, inputs.dtype))
+
+
+def _is_shared(noise_shape, input_shape):
+    """Whether a mask of `noise_shape` is shared over some axis of the inputs.
+
+    True when an entry is 1 where the input's size is unknown or larger
+    (known statically, so the choice is made once when tracing).
+    """
+    if noise_shape is None:
+        return False
+    return any(
+        mask == 1 and size != 1
+        for mask, size in zip(noise_shape, input_shape, strict=False)
+    )
 
 
 def classic_inference(inputs, rate):
@@ -170,8 +194,7 @@ def gaussian_dropout(inputs, rate, seed, noise_shape=None, rng=None):
     rate = _check_functional_rate(rate, inputs)
     stddev = ops.sqrt(ops.divide(rate, ops.subtract(1.0, rate)))
     shape = resolve_noise_shape(inputs, noise_shape)
-    normal = kd_random.normal(shape, seed, rng=rng)
-    noise = ops.add(1.0, ops.multiply(stddev, normal))
+    noise = kd_random.normal(shape, seed, rng=rng, mean=1.0, stddev=stddev)
     return ops.multiply(inputs, ops.cast(noise, inputs.dtype))
 
 
@@ -220,6 +243,7 @@ def alpha_dropout(inputs, rate, seed, noise_shape=None, rng=None):
     scale = ops.divide(1.0, ops.sqrt(variance))
     shift = ops.multiply(rate, -ALPHA_PRIME)
     dtype = inputs.dtype
-    outputs = ops.where(keep, inputs, ops.full_like(inputs, ALPHA_PRIME))
+    # A scalar fill, not `full_like`: one tensor of the inputs' size fewer.
+    outputs = ops.where(keep, inputs, ops.cast(ALPHA_PRIME, dtype))
     outputs = ops.add(outputs, ops.cast(shift, dtype))
     return ops.multiply(outputs, ops.cast(scale, dtype))

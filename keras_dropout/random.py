@@ -13,8 +13,9 @@ is `keras_dropout.config.get_rng()` unless `rng=` names one:
   traces under `jax.jit` and XLA.
 * `"native"`: the backend's own generator through `keras.random`.
 
-`"auto"` (the default) picks one per call: "portable" in traced code (JAX
-jit, TensorFlow graphs), where it is the faster, and "native" in eager code.
+`"auto"` (the default) picks one per call: "portable" in code compiled by
+XLA (`jax.jit`, TensorFlow's `jit_compile=True`), where it is the faster,
+and "native" elsewhere (eager code, plain `tf.function` graphs).
 
 A *seed* here is what `keras.random.SeedGenerator.next()` returns (a tensor of
 two integers), a `SeedGenerator` (advanced once), or a Python int.
@@ -128,28 +129,64 @@ class _DrawnSeed(keras.random.SeedGenerator):
         return self._value
 
 
-def _is_traced(tensor):
-    """Whether `tensor` belongs to code being traced for compilation.
+def _in_xla_graph(tensor):
+    """Whether TensorFlow is tracing `tensor`'s graph for XLA compilation.
 
-    A JAX tracer, or a TensorFlow graph (any `tf.function`). PyTorch's
-    default `fit` runs eagerly, so on PyTorch this is always `False`. Keras's
-    own backend helpers answer both questions without this package importing
-    a backend; were they ever to move, "auto" falls back to "portable",
-    which is correct everywhere and only slower in eager code.
+    `tf.function(jit_compile=True)` (and so `fit` with `jit_compile=True`)
+    traces its function inside an XLA control-flow context entered on the
+    calling graph; a nested function's graph reaches it through its
+    `outer_graph` chain. The walk reads only attributes of the graph
+    objects, so the package imports no backend. Any surprise (a TensorFlow
+    that moved these internals) answers `True`: the portable generator is
+    correct everywhere and the backends' generators are what is slow under
+    XLA.
+    """
+    try:
+        if tensor is None or not hasattr(tensor, "graph"):
+            tensor = ops.zeros(())  # a constant of the graph being traced
+        graph = tensor.graph
+        while graph is not None:
+            context = graph._get_control_flow_context()
+            while context is not None:
+                if context.IsXLAContext():
+                    return True
+                context = context.outer_context
+            graph = getattr(graph, "outer_graph", None)
+        return False
+    except Exception:  # pragma: no cover - depends on TensorFlow internals
+        return True
+
+
+def _auto_rng(tensor):
+    """What "auto" resolves to where `tensor` is computed.
+
+    "portable" where the code is being compiled by XLA: under a JAX trace
+    (`jax.jit`, every JAX `fit`) and in a TensorFlow graph traced for XLA
+    (`jit_compile=True`); there the backends' generators cost 10-1000x the
+    hash on a CPU. "native" everywhere else: eager code (PyTorch's default
+    `fit`, direct calls) and plain TensorFlow graphs (`tf.function`, and
+    `fit` on a CPU-only machine, where Keras's "auto" `jit_compile` is
+    off); there the hash costs one kernel per elementwise op, the backend's
+    generator one kernel in all. Keras's own backend helpers tell traced
+    from eager code without this package importing a backend; were they
+    ever to move, "auto" falls back to "portable", which is correct
+    everywhere and only slower outside XLA.
     """
     backend = keras.backend.backend()
     try:
         if backend == "jax":
             from keras.src.utils.jax_utils import is_in_jax_tracing_scope
 
-            return is_in_jax_tracing_scope(tensor)
+            return "portable" if is_in_jax_tracing_scope(tensor) else "native"
         if backend == "tensorflow":
             from keras.src.utils.backend_utils import in_tf_graph
 
-            return in_tf_graph()
+            if in_tf_graph() and _in_xla_graph(tensor):
+                return "portable"
+            return "native"
     except ImportError:  # pragma: no cover - depends on Keras internals
-        return True
-    return False
+        return "portable"
+    return "native"
 
 
 def _resolve_rng(rng, seed=None):
@@ -164,7 +201,7 @@ def _resolve_rng(rng, seed=None):
         _check_seed(seed)
         if not ops.is_tensor(seed):
             seed = None
-        return "portable" if _is_traced(seed) else "native"
+        return _auto_rng(seed)
     return rng
 
 
@@ -250,19 +287,45 @@ def keep_mask(shape, rate, seed, rng=None):
     rate = ops.cast(rate, "float32")
     rng = _resolve_rng(rng, seed)
     if rng == "portable":
-        # The same decision as `uniform(...) >= rate`, in integers (two
-        # fewer passes over the mask): u = (h + 2**23) / 2**24 >= rate
-        # exactly when h >= ceil(rate * 2**24) - 2**23 (rate * 2**24 is exact
-        # in float32).
-        threshold = ops.subtract(
-            ops.cast(ops.ceil(ops.multiply(rate, 16777216.0)), "int32"), _TWO_POW_23
-        )
-        return ops.greater_equal(_portable_hash(shape, seed), threshold)
+        return ops.greater_equal(_portable_hash(shape, seed), _threshold(rate))
     return ops.greater_equal(uniform(shape, seed, rng=rng), rate)
 
 
-def normal(shape, seed, rng=None):
-    """Standard normal float32 draws.
+def _threshold(rate):
+    """The portable hash's integer threshold for a float32 `rate`.
+
+    The same decision as `uniform(...) >= rate`, in integers (two fewer
+    passes over the mask): u = (h + 2**23) / 2**24 >= rate exactly when
+    h >= ceil(rate * 2**24) - 2**23 (rate * 2**24 is exact in float32).
+    """
+    return ops.subtract(
+        ops.cast(ops.ceil(ops.multiply(rate, 16777216.0)), "int32"), _TWO_POW_23
+    )
+
+
+def drop_mask(shape, rate, seed, rng=None):
+    """`logical_not(keep_mask(shape, rate, seed, rng))`, one pass cheaper.
+
+    `True` where the unit is dropped: what DropBlock needs for its block
+    seeds. Same arguments as `keep_mask`.
+
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout import random
+        >>> drop = np.asarray(random.drop_mask((50, 40), 0.3, seed=5))
+        >>> keep = np.asarray(random.keep_mask((50, 40), 0.3, seed=5))
+        >>> bool(np.array_equal(drop, ~keep))
+        True
+    """
+    rate = ops.cast(rate, "float32")
+    rng = _resolve_rng(rng, seed)
+    if rng == "portable":
+        return ops.less(_portable_hash(shape, seed), _threshold(rate))
+    return ops.less(uniform(shape, seed, rng=rng), rate)
+
+
+def normal(shape, seed, rng=None, mean=0.0, stddev=1.0):
+    """Normal float32 draws (standard normal by default).
 
     With the native generator, `keras.random.normal`. With the portable one,
     Box-Muller: one uniform draw of shape `(2, *shape)` gives `u` and `v`,
@@ -276,6 +339,11 @@ def normal(shape, seed, rng=None):
             or an int.
         rng: `"auto"`, `"portable"`, `"native"`, or `None` for the configured
             default.
+        mean: the mean of the draws: a float or a float32 scalar tensor.
+        stddev: their standard deviation: a float or a float32 scalar
+            tensor. With the native generator both go to the backend's
+            sampler, which applies them in the same kernel where it can
+            (PyTorch).
 
     Returns:
         A float32 tensor of `shape`.
@@ -290,8 +358,25 @@ def normal(shape, seed, rng=None):
     if _resolve_rng(rng, seed) == "native":
         # The backend's own normal sampler: one kernel, not Box-Muller's six
         # passes over two uniform draws.
-        return keras.random.normal(shape, dtype="float32", seed=_native_seed(seed))
+        if keras.backend.backend() == "torch":
+            # `torch.normal` takes the moments as numbers (then it scales
+            # and shifts in its own kernel); PyTorch runs eagerly, so a
+            # tensor's value is at hand.
+            mean, stddev = _as_float(mean), _as_float(stddev)
+        return keras.random.normal(
+            shape, mean=mean, stddev=stddev, dtype="float32", seed=_native_seed(seed)
+        )
     draws = uniform((2,) + tuple(shape), seed, rng="portable")
     one_minus_u = ops.maximum(ops.subtract(1.0, draws[0]), _SMALLEST_UNIFORM)
     radius = ops.sqrt(ops.multiply(-2.0, ops.log(one_minus_u)))
-    return ops.multiply(radius, ops.cos(ops.multiply(2.0 * math.pi, draws[1])))
+    z = ops.multiply(radius, ops.cos(ops.multiply(2.0 * math.pi, draws[1])))
+    if isinstance(stddev, (int, float)) and stddev == 1:
+        return z if isinstance(mean, (int, float)) and mean == 0 else ops.add(z, mean)
+    return ops.add(ops.multiply(z, stddev), mean)
+
+
+def _as_float(value):
+    """A Python float from a number or a concrete scalar tensor."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    return float(ops.convert_to_numpy(value))

@@ -42,6 +42,27 @@ def test_standard_normal_moments_and_tails(rng):
     assert abs(np.corrcoef(z[:-1], z[1:])[0, 1]) < 4.5 / math.sqrt(n)
 
 
+@pytest.mark.parametrize("rng", RNGS)
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_normal_mean_and_stddev(rng, as_tensor):
+    """`mean` and `stddev` shift and scale the draws, as numbers or as
+    float32 scalar tensors (what GaussianDropout passes)."""
+    mean, stddev = 1.0, 0.75
+    if as_tensor:
+        mean = keras.ops.convert_to_tensor(mean, "float32")
+        stddev = keras.ops.convert_to_tensor(stddev, "float32")
+    n = 512 * 512
+    z = numpy(
+        keras_dropout.random.normal((512, 512), 2, rng=rng, mean=mean, stddev=stddev)
+    ).ravel()
+    standard = numpy(keras_dropout.random.normal((512, 512), 2, rng=rng)).ravel()
+    assert z.dtype == np.float32
+    assert abs(z.mean() - 1.0) < 4.5 * 0.75 / math.sqrt(n)
+    assert abs(z.var() / 0.75**2 - 1) < 4.5 * math.sqrt(2 / n)
+    if rng == "portable":  # the same draws, moved: 1 + 0.75 z, to the last bit
+        np.testing.assert_array_equal(z, np.float32(1.0) + standard * np.float32(0.75))
+
+
 # --- GaussianDropout --------------------------------------------------------
 
 

@@ -101,11 +101,12 @@ def test_default_is_auto():
     assert keras_dropout.config._DEFAULT_RNG == "auto"
 
 
-def test_auto_is_native_when_eager_and_portable_when_traced():
+def test_auto_is_portable_under_xla_and_native_elsewhere():
     seed = np.array([8, 2], "int32")
     auto = numpy(kd_random.uniform((33, 17), seed, rng="auto"))
     native = numpy(kd_random.uniform((33, 17), seed, rng="native"))
     portable = numpy(kd_random.uniform((33, 17), seed, rng="portable"))
+    assert not np.array_equal(native, portable)  # else the test tells nothing
     np.testing.assert_array_equal(auto, native)
     if BACKEND == "jax":
         import jax
@@ -115,18 +116,33 @@ def test_auto_is_native_when_eager_and_portable_when_traced():
     elif BACKEND == "tensorflow":
         import tensorflow as tf
 
-        for jit_compile in (False, True):
-            fn = tf.function(
-                lambda s: kd_random.uniform((33, 17), s, rng="auto"),
-                jit_compile=jit_compile,
-            )
-            np.testing.assert_array_equal(numpy(fn(tf.constant(seed))), portable)
+        def draw(s):
+            return kd_random.uniform((33, 17), s, rng="auto")
+
+        seed_tensor = tf.constant(seed)
+        xla = tf.function(draw, jit_compile=True)(seed_tensor)
+        np.testing.assert_array_equal(numpy(xla), portable)
+        graph = tf.function(draw)(seed_tensor)
+        np.testing.assert_array_equal(numpy(graph), native)
+        # A jit-compiled function called from a plain one is still compiled
+        # by XLA; a plain one called from a jit-compiled one is too.
+        inner_xla = tf.function(draw, jit_compile=True)
+        outer = tf.function(lambda s: inner_xla(s))(seed_tensor)
+        np.testing.assert_array_equal(numpy(outer), portable)
+        inner_plain = tf.function(draw)
+        nested = tf.function(lambda s: inner_plain(s), jit_compile=True)
+        np.testing.assert_array_equal(numpy(nested(seed_tensor)), portable)
 
 
-def test_auto_in_compiled_fit_uses_portable():
-    """A layer inside `fit` on JAX/TF (traced) draws the portable masks."""
-    if BACKEND == "torch":
-        pytest.skip("PyTorch's fit runs eagerly: native, by design")
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_auto_in_fit_follows_the_compiler(jit_compile):
+    """Inside `fit`, "auto" draws the portable masks where XLA compiles the
+    step (JAX always; TensorFlow with `jit_compile=True`) and the native
+    ones elsewhere (PyTorch's eager `fit`, TensorFlow's plain graph)."""
+    if BACKEND == "jax" and not jit_compile:
+        pytest.skip("JAX's fit always compiles with XLA")
+    if BACKEND == "torch" and jit_compile:
+        pytest.skip("PyTorch's jit_compile is torch.compile, not XLA (slow here)")
     masks = {}
     for rng in ("auto", "portable", "native"):
         keras_dropout.config.set_rng(rng)
@@ -134,15 +150,15 @@ def test_auto_in_compiled_fit_uses_portable():
         inputs = keras.Input((32,))
         outputs = keras_dropout.Dropout(0.3, seed=3)(inputs)
         model = keras.Model(inputs, outputs)
-        # Traced either way: jax.jit, or a plain tf.function.
-        model.compile(loss="mse", jit_compile=BACKEND == "jax")
+        model.compile(loss="mse", jit_compile=jit_compile)
         x = np.arange(1, 129, dtype="float32").reshape(4, 32)
         model.train_on_batch(x, x)
         # The loss of the step is a function of the mask it drew: a dropped
         # x_i adds x_i**2, a kept one (x_i * 3 / 7)**2.
         masks[rng] = model.train_on_batch(x, x)
     assert masks["native"] != masks["portable"]  # the loss tells them apart
-    assert masks["auto"] == masks["portable"]
+    compiled_by_xla = BACKEND == "jax" or (BACKEND == "tensorflow" and jit_compile)
+    assert masks["auto"] == masks["portable" if compiled_by_xla else "native"]
 
 
 def test_rng_choice_reaches_layers():
@@ -195,6 +211,20 @@ def test_portable_mask_is_uniform_threshold(rate):
     u = numpy(kd_random.uniform((300, 70), [11, 4], rng="portable"))
     mask = numpy(kd_random.keep_mask((300, 70), rate, [11, 4], rng="portable"))
     np.testing.assert_array_equal(mask, u >= np.float32(rate))
+
+
+@pytest.mark.parametrize("rng", ["portable", "native"])
+@pytest.mark.parametrize("rate", [0.0, 0.004, 0.3, 0.999])
+def test_drop_mask_is_the_complement_of_keep_mask(rng, rate):
+    """drop_mask draws the same bits as keep_mask and negates the decision."""
+    rate_tensor = keras.ops.convert_to_tensor(rate, "float32")
+    for r in (rate, rate_tensor):
+        drop = numpy(kd_random.drop_mask((300, 70), r, [11, 4], rng=rng))
+        keep = numpy(kd_random.keep_mask((300, 70), r, [11, 4], rng=rng))
+        assert drop.dtype == np.bool_
+        np.testing.assert_array_equal(drop, ~keep)
+    if rate in (0.0, 0.999):  # the edges: nothing / almost everything dropped
+        assert drop.sum() == 0 if rate == 0.0 else drop.mean() > 0.99
 
 
 def test_no_element_is_fixed_across_seeds():

@@ -54,8 +54,10 @@ def drop_path(inputs, rate, seed, rng=None):
     _check_batched(inputs.shape)
     shape = (ops.shape(inputs)[0],) + (1,) * (len(inputs.shape) - 1)
     keep = kd_random.keep_mask(shape, rate, seed, rng=rng)
-    scaled = ops.divide(inputs, ops.cast(ops.subtract(1.0, rate), inputs.dtype))
-    return ops.where(keep, scaled, ops.zeros_like(inputs))
+    # One factor per sample (0 or 1 / (1 - rate)), then one pass over the
+    # inputs; the backward pass keeps only the per-sample factors.
+    factor = ops.divide(ops.cast(keep, "float32"), ops.subtract(1.0, rate))
+    return ops.multiply(inputs, ops.cast(factor, inputs.dtype))
 
 
 def drop_path_rates(max_rate, depth):
@@ -289,7 +291,7 @@ class StochasticDepth(BaseDropout):
         if self.mode == "row":
             return ops.add(shortcut, drop_path(residual, rate, seed))
         keep = kd_random.keep_mask((1,) * len(residual.shape), rate, seed)
-        return ops.add(shortcut, ops.where(keep, residual, ops.zeros_like(residual)))
+        return ops.add(shortcut, ops.multiply(residual, ops.cast(keep, residual.dtype)))
 
     def inference(self, inputs, rate):
         shortcut, residual = inputs
