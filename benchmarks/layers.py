@@ -13,11 +13,15 @@ forward and forward + backward (the gradient of `sum(layer(x))` with respect
 to `x`) are timed side by side for three rows: the pack's layer, its nearest
 Keras counterpart, and the floor (`x * c`, one elementwise pass: what any
 mask-style layer costs at least; for `DropConnectDense`, Keras's plain
-`Dense`). The pack's layers use the default generator (`"auto"`).
+`Dense`). `DropBlock2D`, which has no Keras counterpart, gets a reference
+row instead: one 5 x 5 stride-1 max-pool over a tensor of the input's size.
+The pack's layers use the default generator (`"auto"`).
 
 Each timing is the median of up to `--repeats` calls after warm-up, within a
-per-row time budget. Also measured (JAX and PyTorch): the bytes the forward
-pass keeps for the backward pass, per input element.
+per-row time budget; the rows of one comparison (ours, Keras's, the floor)
+are called in interleaved rounds, so that load changes fall on all alike.
+Also measured (JAX and PyTorch): the bytes the forward pass keeps for the
+backward pass, per input element.
 """
 
 import argparse
@@ -27,7 +31,10 @@ import statistics
 import sys
 import time
 
+import _timing
+
 RATE = 0.5
+BLOCK = 5  # DropBlock2D's block size, and its reference pooling window
 MARK = "LAYER_RESULT "
 SIZES = {
     # name: {shape kind: input shape}; every shape of a size has as many
@@ -77,7 +84,7 @@ def _layers():
         ),
         "DropBlock2D": (
             "image",
-            lambda s: kd.DropBlock2D(0.1, block_size=5, seed=1),
+            lambda s: kd.DropBlock2D(0.1, block_size=BLOCK, seed=1),
             None,
             None,
         ),
@@ -102,31 +109,62 @@ class _Floor:
         return keras.ops.multiply(x, 0.5)
 
 
-def _sync(output):
-    import keras
+class _Pool:
+    """DropBlock's reference row: one pooling pass over a tensor of the input's
+    size (a stride-1 `block` x `block` max-pool), what growing the seeds into
+    blocks costs when done the direct way. DropBlock's target is this plus the
+    floor."""
 
-    if keras.backend.backend() == "jax":
-        output.block_until_ready()
-    else:
-        keras.ops.convert_to_numpy(keras.ops.reshape(output, (-1,))[0])
+    trainable_variables = non_trainable_variables = ()
+
+    def __init__(self, block):
+        self.block = block
+
+    def __call__(self, x, training=True):
+        import keras
+
+        return keras.ops.max_pool(x, self.block, strides=1, padding="same")
 
 
-def _time(step, repeats, budget):
-    """(first call ms, median ms, timed calls) of `step()`."""
+def _time_side_by_side(records, builders, repeats, budget):
+    """Time the rows of one comparison in interleaved rounds.
+
+    Each builder gives a step; its first call (tracing, compiling) is timed
+    alone, plus one warm-up call when that was fast. Then every round calls
+    each row's step once, so that a change in the machine's load falls on
+    all rows alike and their ratios stay fair; rounds stop at `repeats` or
+    once `budget` seconds per row are spent (at least one). A row that
+    fails is reported with its error and left out of the rounds.
+    """
+    steps = {}
+    for i, (record, build) in enumerate(zip(records, builders, strict=True)):
+        try:
+            step = build()
+            start = time.perf_counter()
+            _timing.sync(step())
+            record["first_ms"] = (time.perf_counter() - start) * 1e3
+            if record["first_ms"] < budget * 1e3:
+                _timing.sync(step())
+            steps[i] = step
+        except Exception as error:  # a row that fails is reported
+            record["error"] = f"{type(error).__name__}: {error}"[:200]
+    times = {i: [] for i in steps}
     start = time.perf_counter()
-    _sync(step())
-    first = time.perf_counter() - start
-    if first < budget / 4:
-        _sync(step())
-    times = []
-    begin = time.perf_counter()
-    while len(times) < repeats:
-        t0 = time.perf_counter()
-        _sync(step())
-        times.append(time.perf_counter() - t0)
-        if time.perf_counter() - begin > budget and len(times) >= 1:
+    for _ in range(repeats):
+        for i, step in list(steps.items()):
+            try:
+                begin = time.perf_counter()
+                _timing.sync(step())
+                times[i].append(time.perf_counter() - begin)
+            except Exception as error:
+                records[i]["error"] = f"{type(error).__name__}: {error}"[:200]
+                del steps[i]
+        if time.perf_counter() - start > budget * max(len(steps), 1):
             break
-    return first * 1e3, statistics.median(times) * 1e3, len(times)
+    for i, record in enumerate(records):
+        if times.get(i):
+            record.update(ms=statistics.median(times[i]) * 1e3, calls=len(times[i]))
+    return records
 
 
 # --- per-backend step builders: (mode, make_step(layer, x)) ------------------
@@ -164,8 +202,8 @@ def _tensorflow_modes():
 
 def _jax_pure(layer, x):
     """`(f, state)` with `f(state, x) -> (y, state)`, stateless."""
-    if isinstance(layer, _Floor):
-        return (lambda state, x: (x * 0.5, state)), ()
+    if isinstance(layer, (_Floor, _Pool)):
+        return (lambda state, x: (layer(x), state)), ()
     layer.build(x.shape) if not layer.built else None
 
     def call(state, x):
@@ -196,7 +234,7 @@ def _jax_modes():
 
     def make(transform):
         def build(layer, x):
-            if transform is None and not isinstance(layer, _Floor):
+            if transform is None and not isinstance(layer, (_Floor, _Pool)):
                 return lambda: layer(x, training=True)
             call, state = _jax_pure(layer, x)
             fn = (transform or (lambda c: c))(call)
@@ -285,7 +323,6 @@ def run(sizes, repeats, budget, only=None):
     modes = {"tensorflow": _tensorflow_modes, "jax": _jax_modes, "torch": _torch_modes}
     modes = list(modes[backend]())
     rng = __import__("numpy").random.default_rng(0)
-    floors_done = set()
     for name, (kind, pack, counterpart_name, counterpart) in _layers().items():
         if only and name not in only:
             continue
@@ -297,14 +334,16 @@ def run(sizes, repeats, budget, only=None):
             rows = [("pack", name, pack)]
             if counterpart is not None:
                 rows.append(("keras", counterpart_name, counterpart))
-            # One floor row per input shape, shared by the layers of that shape.
-            if (kind, size) not in floors_done and name != "DropConnectDense":
-                floors_done.add((kind, size))
+            if name == "DropBlock2D":
+                rows.append(
+                    ("reference", "max_pool 5x5, stride 1", lambda s: _Pool(BLOCK))
+                )
+            # A floor row with every layer, timed in the same rounds as it.
+            if name != "DropConnectDense":
                 rows.append(("floor", "x * c", lambda s: _Floor()))
             for mode, pass_, make in modes:
-                for role, label, factory in rows:
-                    layer = factory(shape)
-                    record = {
+                records = [
+                    {
                         "backend": backend,
                         "layer": name,
                         "size": size,
@@ -315,14 +354,16 @@ def run(sizes, repeats, budget, only=None):
                         "role": role,
                         "label": label,
                     }
-                    try:
-                        first, median, calls = _time(make(layer, x), repeats, budget)
-                        record.update(first_ms=first, ms=median, calls=calls)
-                    except Exception as error:  # a row that fails is reported
-                        record["error"] = f"{type(error).__name__}: {error}"[:200]
+                    for role, label, _ in rows
+                ]
+                steps = [
+                    lambda f=factory, m=make, s=shape, x=x: m(f(s), x)
+                    for _, _, factory in rows
+                ]
+                for record in _time_side_by_side(records, steps, repeats, budget):
                     print(MARK + json.dumps(record), flush=True)
             for role, label, factory in rows:
-                if role == "floor":
+                if role in ("floor", "reference"):
                     continue
                 try:
                     kept = _saved_bytes(factory(shape), x)
@@ -346,7 +387,7 @@ def run(sizes, repeats, budget, only=None):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small size, 1 call")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--budget", type=float, default=0.4, help="seconds per row")
     parser.add_argument("--layers", nargs="*", help="only these layers")
     args = parser.parse_args(argv)

@@ -63,6 +63,8 @@ import sys
 import time
 import traceback
 
+import _timing
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BACKENDS = ("tensorflow", "jax", "torch")
 RATE = 0.5
@@ -134,13 +136,6 @@ def _input(size):
 
     values = np.random.default_rng(0).random((size, size), dtype=np.float32)
     return keras.ops.convert_to_tensor(values)
-
-
-def _read_one_element(output):
-    """Wait for a TensorFlow or torch output by reading one element back."""
-    import keras
-
-    keras.ops.convert_to_numpy(output[0, 0])
 
 
 def _tensorflow_cases(x):
@@ -290,33 +285,8 @@ def _backend_info():
     return {"version": torch.__version__, "device": device}
 
 
-def _sync_function():
-    import keras
-
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.block_until_ready
-    return _read_one_element
-
-
-def _measure(step, sync, repeats, budget):
-    """(first call s, timed calls in s) of `sync(step())`."""
-    start = time.perf_counter()
-    sync(step())
-    first = time.perf_counter() - start
-    if first < budget:
-        sync(step())
-    times = []
-    start = time.perf_counter()
-    while len(times) < repeats:
-        begin = time.perf_counter()
-        sync(step())
-        times.append(time.perf_counter() - begin)
-        spent = time.perf_counter() - start
-        if len(times) >= MIN_RUNS and spent >= budget:
-            break
-    return first, times
+def _measure(step, repeats, budget):
+    return _timing.measure(step, repeats, budget, min_runs=MIN_RUNS)
 
 
 def _error_summary(error):
@@ -324,12 +294,12 @@ def _error_summary(error):
     return f"{type(error).__name__}: {lines[0] if lines else ''}"[:300]
 
 
-def _run_case(backend, case, sync, args):
+def _run_case(backend, case, args):
     result = {"backend": backend, "mode": case.mode, "row": case.row}
     try:
         with _rng(RNG_OF_ROW.get(case.row)):
             step = case.build()
-            first, times = _measure(step, sync, args.repeats, args.budget)
+            first, times = _measure(step, args.repeats, args.budget)
         result.update(
             first_ms=first * 1e3,
             median_ms=statistics.median(times) * 1e3,
@@ -372,7 +342,6 @@ def run_backend(args):
             "set KERAS_BACKEND (or run without --backend)."
         )
     x = _input(args.size)
-    sync = _sync_function()
     _emit("info", _backend_info(), args)
     if backend == "tensorflow":
         cases = _tensorflow_cases(x)
@@ -384,7 +353,7 @@ def run_backend(args):
         cases = _torch_cases(x)
     results = []
     for case in cases:
-        result = _run_case(backend, case, sync, args)
+        result = _run_case(backend, case, args)
         _emit("result", result, args)
         results.append(result)
     if backend == "torch" and not args.torch_compile_child:

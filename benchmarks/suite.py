@@ -25,6 +25,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -49,6 +50,12 @@ MASK_LAYERS = (
     "DropBlock2D",
     "DropPath",
 )
+# Layers whose mask is grown by pooling (DropBlock): held to "one pooling
+# pass + the floor", measured by their "reference" row.
+POOLING_LAYERS = ("DropBlock2D",)
+# "At the floor": a ratio to the floor this close to 1 is within the
+# run-to-run spread of two ~3 ms timings on a shared 2-core CPU.
+FLOOR_NOISE = 1.25
 TOLERANCE = 1.10  # "no slower" allows 10% for timer noise on a shared CPU
 
 
@@ -113,12 +120,15 @@ def collect(quick):
         "load_before": os.getloadavg(),
     }
     records = []
+    start = time.time()
     for backend in BACKENDS:
-        print(f"== {backend}: layers", flush=True)
+        print(f"== {backend}: layers ({time.time() - start:.0f} s)", flush=True)
         records += _run("layers.py", backend, layer_args, timeout=900)
-        print(f"== {backend}: fit step", flush=True)
+        print(f"== {backend}: fit step ({time.time() - start:.0f} s)", flush=True)
         records += _run("fit_step.py", backend, fit_args, timeout=600)
     meta["load_after"] = os.getloadavg()
+    meta["wall_s"] = round(time.time() - start)
+    print(f"== done ({meta['wall_s']} s)", flush=True)
     return {"meta": meta, "records": records}
 
 
@@ -142,7 +152,14 @@ def _floor(timing, records, backend, layer, size, mode, pass_):
     kind = next(r["kind"] for r in records if r.get("layer") == layer and "kind" in r)
     if layer == "DropConnectDense":  # its floor is the plain Dense layer
         return timing.get((backend, layer, size, mode, pass_, "keras"))
-    return timing.get(("floor", backend, kind, size, mode, pass_))
+    # The floor timed in the same rounds as this layer, else (older results)
+    # the one timed with the first layer of the same input shape.
+    own = timing.get((backend, layer, size, mode, pass_, "floor"))
+    return (
+        own
+        if own is not None
+        else timing.get(("floor", backend, kind, size, mode, pass_))
+    )
 
 
 def _layer_rows(records):
@@ -159,6 +176,7 @@ def _layer_rows(records):
         backend, layer, size, mode, pass_ = key
         keras_ms = timing.get((*key, "keras"))
         floor_ms = _floor(timing, records, *key)
+        reference_ms = timing.get((*key, "reference"))
         rows.append(
             {
                 "backend": backend,
@@ -169,6 +187,7 @@ def _layer_rows(records):
                 "pack": r["ms"],
                 "keras": keras_ms,
                 "floor": floor_ms,
+                "reference": reference_ms,
                 "label": next(
                     (
                         x["label"]
@@ -210,33 +229,87 @@ def targets(results):
                 and r["size"] == "large"
                 and r["layer"] in MASK_LAYERS
             ]
+            # DropBlock grows its mask with a pooling pass: its own target
+            # (below) is that pass plus the floor, not 2x the floor.
+            elementwise = [r for r in mine if r["layer"] not in POOLING_LAYERS]
             worst = max(
-                mine, key=lambda r: _ratio(r["pack"], r["floor"]) or 0, default=None
+                elementwise,
+                key=lambda r: _ratio(r["pack"], r["floor"]) or 0,
+                default=None,
             )
             if worst:
                 ratio = _ratio(worst["pack"], worst["floor"])
-                ok = all((_ratio(r["pack"], r["floor"]) or 99) <= 2 for r in mine)
+                ok = all(
+                    (_ratio(r["pack"], r["floor"]) or 99) <= 2 for r in elementwise
+                )
                 out.append(
                     (
-                        "compiled forward within 2x of the floor (large)",
+                        "compiled forward within 2x of the floor (large; "
+                        "DropBlock: its own target)",
                         backend,
                         "held" if ok else "missed",
                         f"worst: {worst['layer']} at {ratio:.1f}x",
                     )
                 )
             versus = [r for r in mine if r["keras"]]
-            if versus:
+            # Where Keras's own layer is less than 10x the floor (a mask
+            # shared over most of the tensor, as SpatialDropout2D's or
+            # VariationalDropout's), 10x faster than Keras would be faster
+            # than the floor. Such a row holds when ours is at the floor
+            # (within FLOOR_NOISE of it); it is named in the detail.
+            capped = [
+                r
+                for r in versus
+                if r["keras"] / r["pack"] < 10
+                and _ratio(r["keras"], r["floor"]) < 10
+                and _ratio(r["pack"], r["floor"]) <= FLOOR_NOISE
+            ]
+            versus = [r for r in versus if r not in capped]
+            if versus or capped:
                 speedups = {r["layer"]: r["keras"] / r["pack"] for r in versus}
-                low = min(speedups, key=speedups.get)
+                low = min(speedups, key=speedups.get, default=None)
                 ok = all(v >= 10 for v in speedups.values())
+                detail = f"smallest: {low} {speedups[low]:.0f}x" if low else ""
+                if capped:
+                    detail += "; at the floor where Keras is under 10x it: "
+                    detail += ", ".join(
+                        f"{r['layer']} (ours {_ratio(r['pack'], r['floor']):.1f}x "
+                        f"the floor, Keras {_ratio(r['keras'], r['floor']):.1f}x)"
+                        for r in capped
+                    )
                 out.append(
                     (
                         "compiled: at least 10x faster than Keras",
                         backend,
                         "held" if ok else "missed",
-                        f"smallest: {low} {speedups[low]:.0f}x",
+                        detail,
                     )
                 )
+        pooled = [
+            r
+            for r in rows
+            if r["backend"] == backend
+            and r["layer"] in POOLING_LAYERS
+            and r["pass"] == "fwd"
+            and r["size"] == "large"
+            and r["reference"]
+            and r["floor"]
+        ]
+        if pooled:
+            ratios = {
+                r["mode"]: r["pack"] / (r["reference"] + r["floor"]) for r in pooled
+            }
+            worst = max(ratios, key=ratios.get)
+            ok = all(v <= TOLERANCE for v in ratios.values())
+            out.append(
+                (
+                    "DropBlock2D within one pooling pass + the floor (large)",
+                    backend,
+                    "held" if ok else "missed",
+                    ", ".join(f"{m}: {v:.2f}x" for m, v in ratios.items())
+                    + " of (5x5 max-pool + floor)",
+                )
+            )
         for mode in UNCOMPILED[backend]:
             mine = [
                 r
@@ -395,11 +468,17 @@ def write_page(results, path=PAGE):
         f"{versions}. Load average before/after: "
         f"{meta['load_before'][0]:.1f} / {meta['load_after'][0]:.1f} (on 2 cores, "
         "anything above 2 means other work shared the CPU and small differences "
-        "are noise).",
+        "are noise)."
+        + (
+            f" The whole suite took {meta['wall_s'] / 60:.1f} minutes."
+            if "wall_s" in meta
+            else ""
+        ),
         "",
         'The pack\'s layers run with the default generator, `"auto"`: the portable '
-        "integer hash in traced code (`jax.jit`, `tf.function`), the backend's "
-        "generator in eager code (see [Choosing the random generator](rng.md)).",
+        "integer hash where XLA compiles (`jax.jit`, `jit_compile=True`), the "
+        "backend's generator elsewhere (eager code, plain `tf.function`; see "
+        "[Choosing the random generator](rng.md)).",
         "",
         "## The targets",
         "",
@@ -446,6 +525,31 @@ def write_page(results, path=PAGE):
         "Keras counterparts: " + "; ".join(f"{a}: `{b}`" for a, b in labels) + ".",
         "",
     ]
+    pooled = [r for r in rows if r["layer"] in POOLING_LAYERS and r["reference"]]
+    pooled.sort(key=lambda r: (BACKENDS.index(r["backend"]), r["size"] != "large"))
+    if pooled:
+        lines += [
+            "## DropBlock against one pooling pass",
+            "",
+            "DropBlock grows each seed into a block, which takes a pooling pass "
+            "over the mask; its target is that pass plus the floor. The reference "
+            "is one stride-1 5 x 5 `keras.ops.max_pool` over a float tensor of the "
+            "input's size. The layer pools its mask one axis at a time (a 5 x 1 "
+            "then a 1 x 5 window: 10 comparisons per unit instead of 25), so it "
+            "can come in under the reference.",
+            "",
+            "| backend | mode | pass | size | ours | max-pool | floor | "
+            "ours / (max-pool + floor) |",
+            "|---|---|---|---|---:|---:|---:|---:|",
+        ]
+        for r in pooled:
+            total = (r["reference"] or 0) + (r["floor"] or 0)
+            lines.append(
+                f"| {r['backend']} | {r['mode']} | {r['pass']} | {r['size']} | "
+                f"{_fmt(r['pack'])} | {_fmt(r['reference'])} | {_fmt(r['floor'])} | "
+                f"{_fmt(_ratio(r['pack'], total), 2)} |"
+            )
+        lines.append("")
     memory = [
         r
         for r in results["records"]
@@ -528,12 +632,33 @@ def write_page(results, path=PAGE):
                     )
         lines.append("")
     lines += [
+        "## Where the misses come from",
+        "",
+        "`python benchmarks/profiles.py --all` times what is behind the rows that "
+        "miss a target on this machine:",
+        "",
+        "- **DropBlock outside XLA.** Its steps, timed one after another. Drawing "
+        "the full-size seed mask alone costs about as much as the whole target "
+        "(one pooling pass plus the floor) in eager TensorFlow, and more in eager "
+        "JAX, where the backend's generator is itself slower than a 5 x 5 pool: "
+        "Keras's own `Dropout`, which draws one such mask and applies it, is "
+        "slower than that target too. The pooling, padding and layout steps add "
+        "one pass each, and outside a compiler nothing fuses them. Compiled, XLA "
+        "fuses them and DropBlock comes in under the target.",
+        "- **Small inputs in eager mode.** A fixed per-call cost: at 8 elements "
+        "our `GaussianDropout` takes longer than Keras's by the same margin as at "
+        "2**18, so the difference is the scalar work on the rate variable (a "
+        "tensor, so that the rate can change without recompiling; Keras uses a "
+        "Python float) and op dispatch, not the elementwise work. Under "
+        "`tf.function` the two are level.",
+        "",
         "## Rerun it",
         "",
         "```bash",
         "make bench                    # this page, about 13 minutes",
         "KERAS_BACKEND=jax python benchmarks/layers.py --layers Dropout",
         "python benchmarks/rng.py      # the two generators head to head",
+        "python benchmarks/profiles.py --all  # where the misses come from",
         "```",
         "",
     ]

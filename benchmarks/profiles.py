@@ -1,0 +1,191 @@
+"""Where the time goes in the rows that miss a target on the Performance page.
+
+One backend per process (`KERAS_BACKEND`); prints Markdown tables.
+
+    KERAS_BACKEND=tensorflow python benchmarks/profiles.py
+    python benchmarks/profiles.py --all     # every backend, one after another
+
+1. DropBlock2D outside XLA. DropBlock's steps on the large image input
+   (32 x 64 x 64 x 32, block 5), timed cumulatively: each row runs every
+   step up to and including its own, so the difference to the row above is
+   that step's cost. Reference rows: one 5 x 5 max-pool pass (the target's
+   "pooling pass"), the floor `x * c`, and Keras's `Dropout` on the same
+   input, which is what drawing a full-size mask and applying it costs in
+   that mode.
+2. Fixed per-call cost. `GaussianDropout` (ours and Keras's) on inputs of
+   8 and 2**18 elements: at 8 elements the time is all per-call overhead
+   (Python, op dispatch, the scalar work on the rate), which is what the
+   small rows of the Performance page add on top of the elementwise work.
+
+Modes: eager on every backend, plus `tf.function` on TensorFlow.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+
+import _timing
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMAGE = (32, 64, 64, 32)
+BLOCK = 5
+
+
+def _ms(step, repeats=15, budget=1.0):
+    _, times = _timing.measure(step, repeats, budget, min_runs=5)
+    return statistics.median(times) * 1e3
+
+
+def _dropblock_steps(x, seed):
+    """DropBlock2D's training call on `x` (channels_last), as cumulative
+    prefixes: [(step name, fn(x) -> the step's output)]."""
+    from keras import ops
+
+    from keras_dropout import random as kd_random
+    from keras_dropout.layers.dropblock import _seed_probability
+
+    batch, rows, cols, channels = IMAGE
+    gamma = _seed_probability(0.1, (rows, cols), (BLOCK, BLOCK))
+
+    def seeds(x):
+        return kd_random.drop_mask((batch, channels, rows, cols), gamma, seed)
+
+    def valid(x):
+        s = seeds(x)
+        for axis, size in ((2, rows), (3, cols)):
+            target = [1, 1, 1, 1]
+            target[axis] = -1
+            ok = ops.less_equal(ops.arange(size, dtype="int32"), size - BLOCK)
+            s = ops.logical_and(s, ops.reshape(ok, target))
+        return s
+
+    def layout(x):
+        return ops.transpose(ops.cast(valid(x), "float32"), (0, 2, 3, 1))
+
+    def pool_rows(x):
+        padded = ops.pad(layout(x), [(0, 0), (BLOCK - 1, 0), (0, 0), (0, 0)])
+        return ops.max_pool(padded, (BLOCK, 1), strides=1, padding="valid")
+
+    def pool_cols(x):
+        padded = ops.pad(pool_rows(x), [(0, 0), (0, 0), (BLOCK - 1, 0), (0, 0)])
+        return ops.max_pool(padded, (1, BLOCK), strides=1, padding="valid")
+
+    def count(x):
+        dropped = pool_cols(x)
+        total = float(x.shape[0] * x.shape[1] * x.shape[2] * x.shape[3])
+        kept = ops.maximum(total - ops.sum(dropped), 1.0)
+        return ops.less(dropped, 0.5), total / kept
+
+    def apply(x):
+        keep, scale = count(x)
+        return ops.where(keep, ops.multiply(x, scale), 0.0)
+
+    return [
+        ("draw block seeds (`drop_mask`)", seeds),
+        ("+ keep seeds where a whole block fits", valid),
+        ("+ cast to float, channels last", layout),
+        ("+ pad and max-pool along rows (5 x 1)", pool_rows),
+        ("+ pad and max-pool along columns (1 x 5)", pool_cols),
+        ("+ boolean mask and kept count", lambda x: count(x)[0]),
+        ("+ scale and apply (the whole layer)", apply),
+    ]
+
+
+def _modes():
+    import keras
+
+    yield "eager", lambda f: f
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        yield "tf.function", tf.function
+
+
+def profile_dropblock():
+    import keras
+    import numpy as np
+
+    import keras_dropout as kd
+
+    x = keras.ops.convert_to_tensor(
+        np.random.default_rng(0).uniform(0.5, 1.5, IMAGE).astype("float32")
+    )
+    seed = keras.ops.convert_to_tensor(np.array([1, 2], "int32"))
+    backend = keras.backend.backend()
+    for mode, wrap in _modes():
+        print(f"\n### DropBlock2D, {backend}, {mode}: {IMAGE}, block {BLOCK}\n")
+        print("| step | cumulative ms | this step ms |")
+        print("|---|---:|---:|")
+        before = 0.0
+        for name, fn in _dropblock_steps(x, seed):
+            f = wrap(fn)
+            ms = _ms(lambda f=f: f(x))
+            print(f"| {name} | {ms:.1f} | {ms - before:+.1f} |")
+            before = ms
+        layer = kd.DropBlock2D(0.1, block_size=BLOCK, seed=1)
+        keras_dropout = keras.layers.Dropout(0.5, seed=1)
+        references = {
+            "the layer itself, `DropBlock2D(0.1, 5)`": (
+                lambda x, layer=layer: layer(x, training=True)
+            ),
+            "reference: one 5 x 5 max-pool pass": lambda x: keras.ops.max_pool(
+                x, BLOCK, strides=1, padding="same"
+            ),
+            "reference: the floor, `x * c`": lambda x: keras.ops.multiply(x, 0.5),
+            "reference: Keras `Dropout(0.5)` (draw + apply a full mask)": (
+                lambda x, layer=keras_dropout: layer(x, training=True)
+            ),
+        }
+        for name, fn in references.items():
+            f = wrap(fn)
+            print(f"| {name} | {_ms(lambda f=f: f(x)):.1f} | |")
+
+
+def profile_per_call():
+    import keras
+    import numpy as np
+
+    import keras_dropout as kd
+
+    backend = keras.backend.backend()
+    for mode, wrap in _modes():
+        print(f"\n### GaussianDropout per call, {backend}, {mode}\n")
+        print("| elements | ours ms | Keras ms | difference ms |")
+        print("|---:|---:|---:|---:|")
+        for shape in ((2, 4), (256, 1024)):
+            x = keras.ops.convert_to_tensor(
+                np.random.default_rng(0).uniform(0.5, 1.5, shape).astype("float32")
+            )
+            ours = kd.GaussianDropout(0.5, seed=1)
+            theirs = keras.layers.GaussianDropout(0.5, seed=1)
+            f_ours = wrap(lambda x, layer=ours: layer(x, training=True))
+            f_theirs = wrap(lambda x, layer=theirs: layer(x, training=True))
+            # Alternate the two, several rounds, to share any drift.
+            a, b = [], []
+            for _ in range(5):
+                for times, f in ((a, f_ours), (b, f_theirs)):
+                    times.append(_ms(lambda f=f, x=x: f(x), repeats=20, budget=0.3))
+            a, b = statistics.median(a), statistics.median(b)
+            n = int(np.prod(shape))
+            print(f"| {n} | {a:.3f} | {b:.3f} | {a - b:+.3f} |")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--all", action="store_true", help="every backend")
+    args = parser.parse_args(argv)
+    if args.all:
+        for backend in ("tensorflow", "jax", "torch"):
+            env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
+            env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+            subprocess.run([sys.executable, __file__], env=env, check=True)
+        return
+    sys.path.insert(0, ROOT)
+    profile_dropblock()
+    profile_per_call()
+
+
+if __name__ == "__main__":
+    main()
