@@ -41,6 +41,7 @@ def _ms(step, repeats=15, budget=1.0):
 def _dropblock_steps(x, seed):
     """DropBlock2D's training call on `x` (channels_last), as cumulative
     prefixes: [(step name, fn(x) -> the step's output)]."""
+    import keras
     from keras import ops
 
     from keras_dropout import random as kd_random
@@ -48,6 +49,11 @@ def _dropblock_steps(x, seed):
 
     batch, rows, cols, channels = IMAGE
     gamma = _seed_probability(0.1, (rows, cols), (BLOCK, BLOCK))
+    # As the layer does: pool channels-first on PyTorch (where the seeds
+    # are), channels-last elsewhere, moving the seeds while boolean.
+    torch = keras.backend.backend() == "torch"
+    fmt = "channels_first" if torch else "channels_last"
+    row_axis, col_axis = (2, 3) if torch else (1, 2)
 
     def seeds(x):
         return kd_random.drop_mask((batch, channels, rows, cols), gamma, seed)
@@ -62,21 +68,34 @@ def _dropblock_steps(x, seed):
         return s
 
     def layout(x):
-        return ops.transpose(ops.cast(valid(x), "float32"), (0, 2, 3, 1))
+        seeds = valid(x)
+        if not torch:
+            seeds = ops.transpose(seeds, (0, 2, 3, 1))
+        return ops.cast(seeds, "float32")
+
+    def pad(t, axis):
+        widths = [(0, 0)] * 4
+        widths[axis] = (BLOCK - 1, 0)
+        return ops.pad(t, widths)
 
     def pool_rows(x):
-        padded = ops.pad(layout(x), [(0, 0), (BLOCK - 1, 0), (0, 0), (0, 0)])
-        return ops.max_pool(padded, (BLOCK, 1), strides=1, padding="valid")
+        return ops.max_pool(
+            pad(layout(x), row_axis), (BLOCK, 1), 1, "valid", data_format=fmt
+        )
 
     def pool_cols(x):
-        padded = ops.pad(pool_rows(x), [(0, 0), (0, 0), (BLOCK - 1, 0), (0, 0)])
-        return ops.max_pool(padded, (1, BLOCK), strides=1, padding="valid")
+        return ops.max_pool(
+            pad(pool_rows(x), col_axis), (1, BLOCK), 1, "valid", data_format=fmt
+        )
 
     def count(x):
         dropped = pool_cols(x)
         total = float(x.shape[0] * x.shape[1] * x.shape[2] * x.shape[3])
         kept = ops.maximum(total - ops.sum(dropped), 1.0)
-        return ops.less(dropped, 0.5), total / kept
+        keep = ops.less(dropped, 0.5)
+        if torch:  # back to the input's channels-last layout, as booleans
+            keep = ops.transpose(keep, (0, 2, 3, 1))
+        return keep, total / kept
 
     def apply(x):
         keep, scale = count(x)
@@ -85,10 +104,10 @@ def _dropblock_steps(x, seed):
     return [
         ("draw block seeds (`drop_mask`)", seeds),
         ("+ keep seeds where a whole block fits", valid),
-        ("+ cast to float, channels last", layout),
+        ("+ pooling layout, cast to float", layout),
         ("+ pad and max-pool along rows (5 x 1)", pool_rows),
         ("+ pad and max-pool along columns (1 x 5)", pool_cols),
-        ("+ boolean mask and kept count", lambda x: count(x)[0]),
+        ("+ boolean mask (input layout) and kept count", lambda x: count(x)[0]),
         ("+ scale and apply (the whole layer)", apply),
     ]
 

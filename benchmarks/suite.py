@@ -645,12 +645,14 @@ def write_page(results, path=PAGE):
         "slower than that target too. The pooling, padding and layout steps add "
         "one pass each, and outside a compiler nothing fuses them. Compiled, XLA "
         "fuses them and DropBlock comes in under the target.",
-        "- **Small inputs in eager mode.** A fixed per-call cost: at 8 elements "
-        "our `GaussianDropout` takes longer than Keras's by the same margin as at "
-        "2**18, so the difference is the scalar work on the rate variable (a "
-        "tensor, so that the rate can change without recompiling; Keras uses a "
-        "Python float) and op dispatch, not the elementwise work. Under "
-        "`tf.function` the two are level.",
+        "- **Small inputs in eager mode.** Partly a fixed per-call cost: at 8 "
+        "elements our `GaussianDropout` takes longer than Keras's (a few tenths "
+        "of a millisecond to about 1 ms, depending on the backend), which is the "
+        "scalar work on the rate variable (a tensor, so that the rate can change "
+        "without recompiling; Keras uses a Python float) and op dispatch. At "
+        "2**18 elements the gap is larger on eager TensorFlow and JAX, so part "
+        "of it grows with the input; that part is not explained yet. Under "
+        "`tf.function` the two are within half a millisecond.",
         "",
         "## Rerun it",
         "",
