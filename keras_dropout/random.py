@@ -284,11 +284,15 @@ def keep_mask(shape, rate, seed, rng=None):
         >>> keep.dtype, bool(abs(keep.mean() - 0.7) < 0.01)
         (dtype('bool'), True)
     """
+    return _decide(shape, rate, seed, rng, ops.greater_equal)
+
+
+def _decide(shape, rate, seed, rng, compare):
+    """`compare(draw, rate)` per element: `greater_equal` keeps, `less` drops."""
     rate = ops.cast(rate, "float32")
-    rng = _resolve_rng(rng, seed)
-    if rng == "portable":
-        return ops.greater_equal(_portable_hash(shape, seed), _threshold(rate))
-    return ops.greater_equal(uniform(shape, seed, rng=rng), rate)
+    if _resolve_rng(rng, seed) == "portable":
+        return compare(_portable_hash(shape, seed), _threshold(rate))
+    return compare(uniform(shape, seed, rng="native"), rate)
 
 
 def _threshold(rate):
@@ -317,11 +321,7 @@ def drop_mask(shape, rate, seed, rng=None):
         >>> bool(np.array_equal(drop, ~keep))
         True
     """
-    rate = ops.cast(rate, "float32")
-    rng = _resolve_rng(rng, seed)
-    if rng == "portable":
-        return ops.less(_portable_hash(shape, seed), _threshold(rate))
-    return ops.less(uniform(shape, seed, rng=rng), rate)
+    return _decide(shape, rate, seed, rng, ops.less)
 
 
 def normal(shape, seed, rng=None, mean=0.0, stddev=1.0):
@@ -370,9 +370,12 @@ def normal(shape, seed, rng=None, mean=0.0, stddev=1.0):
     one_minus_u = ops.maximum(ops.subtract(1.0, draws[0]), _SMALLEST_UNIFORM)
     radius = ops.sqrt(ops.multiply(-2.0, ops.log(one_minus_u)))
     z = ops.multiply(radius, ops.cos(ops.multiply(2.0 * math.pi, draws[1])))
-    if isinstance(stddev, (int, float)) and stddev == 1:
-        return z if isinstance(mean, (int, float)) and mean == 0 else ops.add(z, mean)
-    return ops.add(ops.multiply(z, stddev), mean)
+    # No pass for a number that changes nothing (the standard normal).
+    if not (isinstance(stddev, (int, float)) and stddev == 1):
+        z = ops.multiply(z, stddev)
+    if not (isinstance(mean, (int, float)) and mean == 0):
+        z = ops.add(z, mean)
+    return z
 
 
 def _as_float(value):

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_dropout import _validation
+from keras_dropout import functional
 from keras_dropout import random as kd_random
 from keras_dropout._base import BaseDropout
 from keras_dropout.functional import _check_functional_rate
@@ -52,12 +53,9 @@ def drop_path(inputs, rate, seed, rng=None):
     """
     rate = _check_functional_rate(rate, inputs)
     _check_batched(inputs.shape)
-    shape = (ops.shape(inputs)[0],) + (1,) * (len(inputs.shape) - 1)
-    keep = kd_random.keep_mask(shape, rate, seed, rng=rng)
-    # One factor per sample (0 or 1 / (1 - rate)), then one pass over the
-    # inputs; the backward pass keeps only the per-sample factors.
-    factor = ops.divide(ops.cast(keep, "float32"), ops.subtract(1.0, rate))
-    return ops.multiply(inputs, ops.cast(factor, inputs.dtype))
+    # Dropout with one mask entry per sample, shared over every other axis.
+    noise_shape = (None,) + (1,) * (len(inputs.shape) - 1)
+    return functional.dropout(inputs, rate, seed, noise_shape=noise_shape, rng=rng)
 
 
 def drop_path_rates(max_rate, depth):
