@@ -31,7 +31,7 @@ def _run(repeats):
     import numpy as np
 
     import keras_dropout
-    from keras_dropout.tools import mc_predict
+    from keras_dropout.models import mc_predict
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential(

@@ -5,10 +5,12 @@ One backend per process (`KERAS_BACKEND`); prints Markdown tables.
     KERAS_BACKEND=tensorflow python benchmarks/profiles.py
     python benchmarks/profiles.py --all     # every backend, one after another
 
-1. DropBlock2D outside XLA. DropBlock's steps on the large image input
-   (32 x 64 x 64 x 32, block 5), timed cumulatively: each row runs every
-   step up to and including its own, so the difference to the row above is
-   that step's cost. Reference rows: one 5 x 5 max-pool pass (the target's
+1. DropBlock2D outside XLA. The steps of `functional.drop_block` (its own
+   private helpers, in order) on the large image input (32 x 64 x 64 x 32,
+   block 5), timed cumulatively: each row runs every step up to and
+   including its own, so the difference to the row above is that step's
+   cost. Reference rows: `drop_block` and the layer themselves (argument
+   checks and seeding included), one 5 x 5 max-pool pass (the target's
    "pooling pass"), the floor `x * c`, and Keras's `Dropout` on the same
    input, which is what drawing a full-size mask and applying it costs in
    that mode.
@@ -39,67 +41,40 @@ def _ms(step, repeats=15, budget=1.0):
 
 
 def _dropblock_steps(x, seed):
-    """DropBlock2D's training call on `x` (channels_last), as cumulative
-    prefixes: [(step name, fn(x) -> the step's output)]."""
-    import keras
+    """`functional.drop_block(x, 0.1, BLOCK, seed)` (channels_last) as
+    cumulative prefixes of its own steps: [(step name, fn(x) -> the step's
+    output)]. The steps are the library's private helpers, called as
+    `drop_block` calls them."""
     from keras import ops
 
-    from keras_dropout import random as kd_random
-    from keras_dropout.layers.dropblock import _seed_probability
+    from keras_dropout import functional as f
 
-    batch, rows, cols, channels = IMAGE
-    gamma = _seed_probability(0.1, (rows, cols), (BLOCK, BLOCK))
-    # As the layer does: pool channels-first on PyTorch (where the seeds
-    # are), channels-last elsewhere, moving the seeds while boolean.
-    torch = keras.backend.backend() == "torch"
-    fmt = "channels_first" if torch else "channels_last"
-    row_axis, col_axis = (2, 3) if torch else (1, 2)
+    rate = ops.convert_to_tensor(0.1, "float32")  # as `drop_block` casts it
+    block = (BLOCK, BLOCK)
+    batch, channels, spatial = f._feature_map_axes(ops.shape(x), "channels_last")
+    fmt = f._block_pool_format()
 
     def seeds(x):
-        return kd_random.drop_mask((batch, channels, rows, cols), gamma, seed)
+        return f._block_seeds(batch, channels, spatial, block, rate, seed)
 
     def valid(x):
-        s = seeds(x)
-        for axis, size in ((2, rows), (3, cols)):
-            target = [1, 1, 1, 1]
-            target[axis] = -1
-            ok = ops.less_equal(ops.arange(size, dtype="int32"), size - BLOCK)
-            s = ops.logical_and(s, ops.reshape(ok, target))
-        return s
+        return f._where_blocks_fit(seeds(x), spatial, block)
 
     def layout(x):
-        seeds = valid(x)
-        if not torch:
-            seeds = ops.transpose(seeds, (0, 2, 3, 1))
-        return ops.cast(seeds, "float32")
-
-    def pad(t, axis):
-        widths = [(0, 0)] * 4
-        widths[axis] = (BLOCK - 1, 0)
-        return ops.pad(t, widths)
+        return f._to_pool_layout(valid(x), fmt)
 
     def pool_rows(x):
-        return ops.max_pool(
-            pad(layout(x), row_axis), (BLOCK, 1), 1, "valid", data_format=fmt
-        )
+        return f._grow_blocks_along(layout(x), 0, BLOCK, fmt)
 
     def pool_cols(x):
-        return ops.max_pool(
-            pad(pool_rows(x), col_axis), (1, BLOCK), 1, "valid", data_format=fmt
-        )
+        return f._grow_blocks_along(pool_rows(x), 1, BLOCK, fmt)
 
-    def count(x):
+    def mask(x):
         dropped = pool_cols(x)
-        total = float(x.shape[0] * x.shape[1] * x.shape[2] * x.shape[3])
-        kept = ops.maximum(total - ops.sum(dropped), 1.0)
-        keep = ops.less(dropped, 0.5)
-        if torch:  # back to the input's channels-last layout, as booleans
-            keep = ops.transpose(keep, (0, 2, 3, 1))
-        return keep, total / kept
+        return f._block_keep_mask(dropped, fmt, "channels_last"), dropped
 
     def apply(x):
-        keep, scale = count(x)
-        return ops.where(keep, ops.multiply(x, scale), 0.0)
+        return f._apply_block_mask(x, *mask(x))
 
     return [
         ("draw block seeds (`drop_mask`)", seeds),
@@ -107,8 +82,8 @@ def _dropblock_steps(x, seed):
         ("+ pooling layout, cast to float", layout),
         ("+ pad and max-pool along rows (5 x 1)", pool_rows),
         ("+ pad and max-pool along columns (1 x 5)", pool_cols),
-        ("+ boolean mask (input layout) and kept count", lambda x: count(x)[0]),
-        ("+ scale and apply (the whole layer)", apply),
+        ("+ boolean mask in the input's layout", lambda x: mask(x)[0]),
+        ("+ count kept units, scale and apply (all of `drop_block`)", apply),
     ]
 
 
@@ -146,6 +121,9 @@ def profile_dropblock():
         layer = kd.DropBlock2D(0.1, block_size=BLOCK, seed=1)
         keras_dropout = keras.layers.Dropout(0.5, seed=1)
         references = {
+            "the function itself, `functional.drop_block` (with its checks)": (
+                lambda x: kd.functional.drop_block(x, 0.1, BLOCK, seed)
+            ),
             "the layer itself, `DropBlock2D(0.1, 5)`": (
                 lambda x, layer=layer: layer(x, training=True)
             ),

@@ -31,9 +31,9 @@ from keras_dropout.layers.spatial import SpatialDropout2D as SpatialDropout2D
 from keras_dropout.layers.spatial import SpatialDropout3D as SpatialDropout3D
 from keras_dropout.layers.variational import VariationalDropout as VariationalDropout
 from keras_dropout.layers.zoneout import ZoneoutCell as ZoneoutCell
-from keras_dropout.tools import MCPrediction as MCPrediction
-from keras_dropout.tools import convert as convert
-from keras_dropout.tools import mc_predict as mc_predict
+from keras_dropout.models import MCPrediction as MCPrediction
+from keras_dropout.models import convert as convert
+from keras_dropout.models import mc_predict as mc_predict
 
 __version__ = "0.1.0"
 

@@ -6,7 +6,7 @@ import keras
 
 from keras_dropout import _validation
 from keras_dropout._base import BaseDropout
-from keras_dropout.tools import pack_layers
+from keras_dropout.models import pack_layers
 
 UPDATES = ("epoch", "batch")
 

@@ -247,3 +247,217 @@ def alpha_dropout(inputs, rate, seed, noise_shape=None, rng=None):
     outputs = ops.where(keep, inputs, ops.cast(ALPHA_PRIME, dtype))
     outputs = ops.add(outputs, ops.cast(shift, dtype))
     return ops.multiply(outputs, ops.cast(scale, dtype))
+
+
+def drop_path(inputs, rate, seed, rng=None):
+    """Training-time drop path: zero whole samples, scale the others.
+
+    Each sample (the first axis) is zeroed with probability `rate` or kept
+    and divided by `1 - rate`; the mask has shape
+    `(batch,) + (1,) * (ndim - 1)`. `rate=0` returns the inputs.
+
+    Args:
+        inputs: a floating-point tensor of rank >= 1, batch first.
+        rate: float in `[0, 1)` or a float32 scalar tensor.
+        seed: int, `keras.random.SeedGenerator`, or drawn seed tensor.
+        rng: `"auto"`, `"portable"`, `"native"` or `None` (the configured default).
+
+    Returns:
+        A tensor of the inputs' shape and dtype.
+
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout.functional import drop_path
+        >>> y = np.asarray(drop_path(np.ones((8, 3), "float32"), 0.5, seed=0))
+        >>> sorted(set(np.unique(y, axis=0)[:, 0].tolist()))
+        [0.0, 2.0]
+    """
+    rate = _check_functional_rate(rate, inputs)
+    _validation.check_batched(inputs.shape)
+    # Dropout with one mask entry per sample, shared over every other axis.
+    noise_shape = (None,) + (1,) * (len(inputs.shape) - 1)
+    return dropout(inputs, rate, seed, noise_shape=noise_shape, rng=rng)
+
+
+def drop_block(inputs, rate, block_size, seed, data_format="channels_last", rng=None):
+    """Training-time DropBlock: zero whole blocks of each feature map.
+
+    Block seeds are drawn independently per sample, channel and position
+    (with probability `gamma`, see `keras_dropout.DropBlock2D`), only where
+    a full block fits (its top-left corner at least `block_size - 1`
+    positions from the bottom/right edges; a block larger than its axis
+    covers the axis). Each seed zeroes the `block_size` window whose
+    top-left corner it is; the kept units are then multiplied by
+    `count / count_kept` over the whole tensor (0 kept units give zeros,
+    not NaN).
+
+    Args:
+        inputs: a floating-point tensor of rank 3, 4 or 5: a batch of 1D,
+            2D or 3D feature maps.
+        rate: the target fraction of dropped units, in `[0, 1)`: a Python
+            float or a float32 scalar tensor.
+        block_size: a positive int, or one positive int per spatial axis.
+        seed: int, `keras.random.SeedGenerator`, or drawn seed tensor.
+        data_format: `"channels_last"` or `"channels_first"`.
+        rng: `"auto"`, `"portable"`, `"native"` or `None` (the configured default).
+
+    Returns:
+        A tensor of the inputs' shape and dtype.
+
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout.functional import drop_block
+        >>> x = np.ones((1, 6, 6, 1), "float32")
+        >>> y = np.asarray(drop_block(x, 0.3, 3, seed=0))
+        >>> y.shape
+        (1, 6, 6, 1)
+    """
+    rate = _check_functional_rate(rate, inputs)
+    data_format = _validation.check_data_format(data_format)
+    rank = len(inputs.shape)
+    if rank not in (3, 4, 5):
+        raise ValueError(
+            "Invalid value received for argument `inputs`. Expected a tensor "
+            "of rank 3, 4 or 5 (a batch of 1D, 2D or 3D feature maps). "
+            f"Received: inputs.shape={tuple(inputs.shape)}"
+        )
+    block = _validation.check_block_size(block_size, rank - 2)
+    # The steps below are private functions so that benchmarks/profiles.py
+    # can time each of them.
+    batch, channels, spatial = _feature_map_axes(ops.shape(inputs), data_format)
+    seeds = _block_seeds(batch, channels, spatial, block, rate, seed, rng)
+    seeds = _where_blocks_fit(seeds, spatial, block)
+    pool_format = _block_pool_format()
+    dropped = _to_pool_layout(seeds, pool_format)
+    for axis, side in enumerate(block):
+        dropped = _grow_blocks_along(dropped, axis, side, pool_format)
+    keep = _block_keep_mask(dropped, pool_format, data_format)
+    return _apply_block_mask(inputs, keep, dropped)
+
+
+def _feature_map_axes(shape, data_format):
+    """`(batch, channels, spatial)` of a feature-map `shape`, any layout."""
+    if data_format == "channels_last":
+        return shape[0], shape[-1], tuple(shape[1:-1])
+    return shape[0], shape[1], tuple(shape[2:])
+
+
+def _seed_probability(rate, spatial, block):
+    """gamma: the paper's seed rate, corrected for the valid seed region.
+
+    `rate / prod(b) * prod(size) / prod(size - b + 1)` with each block side
+    `b` clipped to its axis' `size` (which may be a dynamic scalar).
+    """
+    gamma = rate
+    for size, side in zip(spatial, block, strict=True):
+        size = ops.cast(size, "float32")
+        side = ops.minimum(size, float(side))
+        gamma = ops.multiply(
+            gamma, ops.divide(size, ops.multiply(side, size - side + 1.0))
+        )
+    return ops.clip(gamma, 0.0, 1.0)
+
+
+def _block_seeds(batch, channels, spatial, block, rate, seed, rng=None):
+    """DropBlock's step 1: boolean block seeds, `(batch, channels, *spatial)`.
+
+    Drawn in (sample, channel, *spatial) order whatever the layout, so that
+    both data formats drop the same blocks for the same seed.
+    """
+    gamma = _seed_probability(rate, spatial, block)
+    return kd_random.drop_mask((batch, channels) + spatial, gamma, seed, rng=rng)
+
+
+def _where_blocks_fit(seeds, spatial, block):
+    """Step 2: keeps the seeds only where a whole block fits."""
+    n = len(spatial)
+    for axis, (size, side) in enumerate(zip(spatial, block, strict=True)):
+        # Valid top-left corners: 0 .. size - side (only 0 if side > size).
+        last = ops.maximum(ops.subtract(size, side), 0)
+        valid = ops.less_equal(ops.arange(size, dtype="int32"), last)
+        target = [1] * (n + 2)
+        target[axis + 2] = -1
+        seeds = ops.logical_and(seeds, ops.reshape(valid, target))
+    return seeds
+
+
+# Each seed grows into its block by a pad of `side - 1` zeros before each
+# spatial axis, then a stride-1 "valid" max-pool of the block's size, so
+# output position i sees the seeds at i - side + 1 .. i: a seed at p covers
+# p .. p + side - 1 (clipped to the map), for even and odd sides alike.
+# A max over a box is a max over each of its sides in turn, so the pool
+# runs one axis at a time: `sum(block)` comparisons per unit instead of
+# `prod(block)` (10 instead of 25 for 5x5; measured 11x faster under
+# `jax.jit`, benchmarks/layers.py's "max_pool" row).
+# Each axis is padded just before its pool (XLA folds such a pad into the
+# pooling window; one pad of all axes up front measured 2-4x slower under
+# `jax.jit`).
+# The pooling layout is the one the backend pools in without transposing:
+# channels-first on PyTorch (where the seeds already are; Keras would
+# transpose a channels-last input twice per pool), and channels-last
+# elsewhere (TensorFlow's CPU pooling has no other).
+# benchmarks/profiles.py times each step.
+
+
+def _block_pool_format():
+    """The data format DropBlock pools in on this backend."""
+    if keras.backend.backend() == "torch":
+        return "channels_first"
+    return "channels_last"
+
+
+def _to_pool_layout(seeds, pool_format):
+    """Step 3: the `(batch, channels, *spatial)` seeds as float32 0s and 1s,
+    in `pool_format`."""
+    if pool_format == "channels_last":
+        # Moved while boolean: a quarter of the bytes of the float map.
+        n = len(seeds.shape) - 2
+        seeds = ops.transpose(seeds, (0, *range(2, n + 2), 1))
+    return ops.cast(seeds, "float32")
+
+
+def _grow_blocks_along(dropped, axis, side, pool_format):
+    """Step 4, once per spatial `axis`: pad, then max-pool `side` wide."""
+    if side == 1:
+        return dropped
+    n = len(dropped.shape) - 2
+    first_spatial = 1 if pool_format == "channels_last" else 2
+    pad = [(0, 0)] * (n + 2)
+    pad[axis + first_spatial] = (side - 1, 0)
+    window = [1] * n
+    window[axis] = side
+    return ops.max_pool(
+        ops.pad(dropped, pad),
+        pool_size=tuple(window),
+        strides=1,
+        padding="valid",
+        data_format=pool_format,
+    )
+
+
+def _block_keep_mask(dropped, pool_format, data_format):
+    """Step 5: the boolean keep mask, in the inputs' `data_format`.
+
+    A boolean mask (1 byte per unit) is all the backward pass keeps.
+    """
+    keep = ops.less(dropped, 0.5)
+    if pool_format == data_format:
+        return keep
+    n = len(keep.shape) - 2
+    if data_format == "channels_first":
+        return ops.transpose(keep, (0, n + 1, *range(1, n + 1)))
+    return ops.transpose(keep, (0, *range(2, n + 2), 1))
+
+
+def _apply_block_mask(inputs, keep, dropped):
+    """Step 6: zero the dropped units, scale the kept ones by
+    `count / count_kept` over the whole tensor (0 kept: zeros, not NaN)."""
+    total = 1
+    for dim in ops.shape(inputs):
+        total = ops.multiply(total, dim)
+    total = ops.cast(total, "float32")
+    # `dropped` holds 0s and 1s, so its sum counts the dropped units (no
+    # cast of the mask to sum).
+    kept = ops.maximum(ops.subtract(total, ops.sum(dropped)), 1.0)
+    scale = ops.cast(ops.divide(total, kept), inputs.dtype)
+    return ops.where(keep, ops.multiply(inputs, scale), ops.cast(0.0, inputs.dtype))

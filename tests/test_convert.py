@@ -1,12 +1,12 @@
-"""`keras_dropout.tools.convert`: Keras dropout layers become pack layers."""
+"""`keras_dropout.models.convert`: Keras dropout layers become pack layers."""
 
 import keras
 import numpy as np
 import pytest
 
 import keras_dropout
-from keras_dropout.tools import convert
-from keras_dropout.tools import mc_predict
+from keras_dropout.models import convert
+from keras_dropout.models import mc_predict
 
 
 def _x(shape=(8, 6)):

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 import keras_dropout
+from keras_dropout.functional import drop_block
 from keras_dropout.layers.dropblock import DropBlock1D
 from keras_dropout.layers.dropblock import DropBlock2D
 from keras_dropout.layers.dropblock import DropBlock3D
-from keras_dropout.layers.dropblock import drop_block
 from tests.harness import BACKEND
 from tests.harness import numpy
 

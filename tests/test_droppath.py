@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import keras_dropout
+from keras_dropout.functional import drop_path
 from keras_dropout.layers.droppath import DropPath
 from keras_dropout.layers.droppath import StochasticDepth
-from keras_dropout.layers.droppath import drop_path
 from keras_dropout.layers.droppath import drop_path_rates
 from tests.cases import BAD_RATES
 from tests.harness import BACKEND
@@ -153,6 +153,7 @@ def test_sd_get_config_and_serialize_round_trip(mode):
     assert StochasticDepth.from_config(layer.get_config()).rate == 0.125
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize("mode", MODES)
 def test_sd_keras_file_save_load(mode, tmp_path):
     inputs = keras.Input(SHAPE[1:])
@@ -225,6 +226,7 @@ def test_sd_weights_and_state(mode):
     assert any(v is layer.rate_variable for v in layer.non_trainable_variables)
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize(
     "mode", compile_modes(), ids=lambda m: f"jit{m[0]}-eager{m[1]}"
 )
@@ -286,6 +288,7 @@ def test_sd_mc_flag_and_scope(mode):
     np.testing.assert_allclose(numpy(inside(pair)), expected, rtol=1e-6)
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize("mode", MODES)
 def test_sd_mc_scope_with_compiled_predict(mode):
     inputs = keras.Input(SHAPE[1:])

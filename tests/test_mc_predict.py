@@ -1,13 +1,13 @@
-"""`keras_dropout.tools.mc_predict`: MC mean and spread, seeds, strategies."""
+"""`keras_dropout.models.mc_predict`: MC mean and spread, seeds, strategies."""
 
 import keras
 import numpy as np
 import pytest
 
 import keras_dropout
-from keras_dropout.tools import MCPrediction
-from keras_dropout.tools import mc_predict
-from keras_dropout.tools import pack_layers
+from keras_dropout.models import MCPrediction
+from keras_dropout.models import mc_predict
+from keras_dropout.models import pack_layers
 
 
 def _mlp(dropout=True, batchnorm=False, seed=3):
@@ -145,6 +145,33 @@ def test_vectorized_refused_for_batch_shared_masks():
         mc_predict(model, _x(), samples=2, verbose=0, strategy="vectorized")
     result = mc_predict(model, _x(), samples=20, verbose=0)  # auto: loop
     assert np.all(result.std > 0)
+
+
+# One draw per call (on weights, a vocabulary or a step), not per batch row.
+SHARED_DRAWS = ("DropConnect", "DropConnectDense", "EmbeddingDropout", "ZoneoutCell")
+
+
+def test_every_layer_says_whether_it_draws_per_row():
+    classes = {
+        name: getattr(keras_dropout, name)
+        for name in keras_dropout.__all__
+        if isinstance(getattr(keras_dropout, name), type)
+        and issubclass(getattr(keras_dropout, name), keras_dropout.BaseDropout)
+    }
+    assert set(SHARED_DRAWS) <= set(classes)
+    for name, cls in classes.items():
+        assert isinstance(cls.draws_per_row, bool), name
+    assert not keras_dropout.BaseDropout.draws_per_row  # the safe default
+    per_row = {name for name, cls in classes.items() if cls.draws_per_row}
+    assert per_row == set(classes) - set(SHARED_DRAWS) - {"BaseDropout"}
+
+
+def test_noise_shape_shared_over_the_batch_draws_once():
+    from keras_dropout.models import _draws_per_row
+
+    assert _draws_per_row(keras_dropout.Dropout(0.5))
+    assert not _draws_per_row(keras_dropout.Dropout(0.5, noise_shape=(1, None)))
+    assert not _draws_per_row(keras_dropout.DropConnectDense(4, rate=0.5))
 
 
 def test_nested_and_functional_models():

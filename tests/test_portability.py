@@ -218,7 +218,7 @@ def test_configs_are_plain_json():
     # Rebuilt from the JSON text alone, with no custom objects.
     rebuilt = keras.Model.from_config(json.loads(text))
     assert json.dumps(rebuilt.get_config()) == text
-    for layer in kd.tools.pack_layers(model):
+    for layer in kd.models.pack_layers(model):
         text = json.dumps(layer.get_config())
         clone = type(layer).from_config(json.loads(text))
         assert json.dumps(clone.get_config()) == text

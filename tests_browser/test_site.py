@@ -53,7 +53,7 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 # Each search term and the API page that documents it.
-SEARCHES = {"DropBlock2D": "api/dropblock/", "mc_predict": "api/tools/"}
+SEARCHES = {"DropBlock2D": "api/dropblock/", "mc_predict": "api/models/"}
 # Material's copy button on a code block (`.md-clipboard` before 9.7).
 MATERIAL_COPY = '[data-md-type="copy"], .md-clipboard'
 # Words in a notebook's stderr that mean a cell failed, not just warned.

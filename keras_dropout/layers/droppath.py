@@ -9,53 +9,11 @@ from keras_dropout import _validation
 from keras_dropout import functional
 from keras_dropout import random as kd_random
 from keras_dropout._base import BaseDropout
-from keras_dropout.functional import _check_functional_rate
 
 MODES = ("row", "batch")
 _EXPECTED_INPUTS = (
     "a list or tuple [shortcut, residual] of two tensors of the same shape"
 )
-
-
-def _check_batched(shape, layer=None):
-    """Drop path decides per sample: the inputs need a batch axis."""
-    if len(shape) == 0:
-        where = "" if layer is None else f" of layer `{layer.name}` (DropPath)"
-        raise ValueError(
-            f"Invalid value received for argument `inputs`{where}. Expected a "
-            "tensor of rank >= 1 whose first axis is the batch. Received: "
-            f"inputs.shape={tuple(shape)} (rank 0)"
-        )
-
-
-def drop_path(inputs, rate, seed, rng=None):
-    """Training-time drop path: zero whole samples, scale the others.
-
-    Each sample (the first axis) is zeroed with probability `rate` or kept
-    and divided by `1 - rate`; the mask has shape
-    `(batch,) + (1,) * (ndim - 1)`. `rate=0` returns the inputs.
-
-    Args:
-        inputs: a floating-point tensor of rank >= 1, batch first.
-        rate: float in `[0, 1)` or a float32 scalar tensor.
-        seed: int, `keras.random.SeedGenerator`, or drawn seed tensor.
-        rng: `"auto"`, `"portable"`, `"native"` or `None` (the configured default).
-
-    Returns:
-        A tensor of the inputs' shape and dtype.
-
-    Examples:
-        >>> import numpy as np
-        >>> from keras_dropout.layers.droppath import drop_path
-        >>> y = np.asarray(drop_path(np.ones((8, 3), "float32"), 0.5, seed=0))
-        >>> sorted(set(np.unique(y, axis=0)[:, 0].tolist()))
-        [0.0, 2.0]
-    """
-    rate = _check_functional_rate(rate, inputs)
-    _check_batched(inputs.shape)
-    # Dropout with one mask entry per sample, shared over every other axis.
-    noise_shape = (None,) + (1,) * (len(inputs.shape) - 1)
-    return functional.dropout(inputs, rate, seed, noise_shape=noise_shape, rng=rng)
 
 
 def drop_path_rates(max_rate, depth):
@@ -177,12 +135,13 @@ class DropPath(BaseDropout):
           FractalNet (the name "drop path").
     """
 
-    def build(self, input_shape):
-        _check_batched(input_shape, self)
-        super().build(input_shape)
+    draws_per_row = True
+
+    def _check_input_shape(self, shape):
+        _validation.check_batched(shape, self)
 
     def dropout(self, inputs, rate, seed):
-        return drop_path(inputs, rate, seed)
+        return functional.drop_path(inputs, rate, seed)
 
 
 @keras.saving.register_keras_serializable(package="keras_dropout")
@@ -248,9 +207,13 @@ class StochasticDepth(BaseDropout):
           networks with stochastic depth.
     """
 
+    draws_per_row = True
+
     def __init__(self, rate, mode="row", seed=None, mc=False, **kwargs):
         super().__init__(rate, seed=seed, mc=mc, **kwargs)
         self.mode = _validation.check_choice(mode, "mode", MODES)
+        # "batch" makes one draw per call, shared by every row.
+        self.draws_per_row = self.mode == "row"
 
     def build(self, input_shape):
         self.compute_output_shape(input_shape)  # two inputs of one shape
@@ -287,7 +250,7 @@ class StochasticDepth(BaseDropout):
     def dropout(self, inputs, rate, seed):
         shortcut, residual = inputs
         if self.mode == "row":
-            return ops.add(shortcut, drop_path(residual, rate, seed))
+            return ops.add(shortcut, functional.drop_path(residual, rate, seed))
         keep = kd_random.keep_mask((1,) * len(residual.shape), rate, seed)
         return ops.add(shortcut, ops.multiply(residual, ops.cast(keep, residual.dtype)))
 

@@ -112,13 +112,14 @@ class VariationalDropout(BaseDropout):
           Regularizing and optimizing LSTM language models (AWD-LSTM).
     """
 
+    draws_per_row = True
+
     def __init__(self, rate, time_axis=1, seed=None, mc=False, **kwargs):
         super().__init__(rate, seed=seed, mc=mc, **kwargs)
         self.time_axis = _check_time_axis(time_axis)
 
-    def build(self, input_shape):
-        self._noise_shape(input_shape)  # validates the rank and the axis
-        super().build(input_shape)
+    def _check_input_shape(self, shape):
+        self._noise_shape(shape)  # validates the rank and the axis
 
     def _noise_shape(self, input_shape):
         rank = len(input_shape)

@@ -163,7 +163,7 @@ def build_model():
 
 def pack_layer_types(model):
     """The names of the keras_dropout classes in `model` (nested included)."""
-    return sorted({type(layer).__name__ for layer in kd.tools.pack_layers(model)})
+    return sorted({type(layer).__name__ for layer in kd.models.pack_layers(model)})
 
 
 def _numpy(outputs):

@@ -1,9 +1,10 @@
-"""Model-level tools: Monte Carlo prediction and conversion of Keras models.
+"""Functions over whole models: Monte Carlo prediction and conversion.
 
 `mc_predict` samples a model's MC-dropout predictive distribution batch by
 batch and returns its mean and standard deviation; `convert` swaps the
 dropout layers of a Keras model for the pack's equivalents, so that
-`mc_dropout()`, `mc_predict` and `RateScheduler` work on it.
+`mc_dropout()`, `mc_predict` and `RateScheduler` work on it; `pack_layers`
+lists a model's keras_dropout layers.
 """
 
 import numbers
@@ -12,43 +13,16 @@ import keras
 import numpy as np
 
 from keras_dropout import _validation
-from keras_dropout._base import _LIVE_LAYERS
+from keras_dropout._base import live_layers
 from keras_dropout._base import mc_dropout
-from keras_dropout.layers.concrete import ConcreteDropout
-from keras_dropout.layers.dropblock import DropBlock1D
-from keras_dropout.layers.dropblock import DropBlock2D
-from keras_dropout.layers.dropblock import DropBlock3D
 from keras_dropout.layers.dropout import Dropout
-from keras_dropout.layers.droppath import DropPath
-from keras_dropout.layers.droppath import StochasticDepth
 from keras_dropout.layers.noise import AlphaDropout
 from keras_dropout.layers.noise import GaussianDropout
 from keras_dropout.layers.spatial import SpatialDropout1D
 from keras_dropout.layers.spatial import SpatialDropout2D
 from keras_dropout.layers.spatial import SpatialDropout3D
-from keras_dropout.layers.variational import VariationalDropout
 
 STRATEGIES = ("auto", "loop", "vectorized")
-
-# Layers that draw an independent mask for every row of the batch, so that a
-# batch repeated `samples` times along axis 0 gives `samples` independent
-# draws per example. DropConnect (one mask on the weights per call) and
-# EmbeddingDropout (one mask on the vocabulary) share theirs across the batch.
-_PER_ROW = (
-    ConcreteDropout,
-    DropBlock1D,
-    DropBlock2D,
-    DropBlock3D,
-    Dropout,
-    DropPath,
-    StochasticDepth,
-    AlphaDropout,
-    GaussianDropout,
-    SpatialDropout1D,
-    SpatialDropout2D,
-    SpatialDropout3D,
-    VariationalDropout,
-)
 
 # The automatic strategy repeats a batch `samples` times in one call while
 # the repeated batch has at most this many rows, and loops otherwise
@@ -65,9 +39,7 @@ def pack_layers(model):
     deeply nested). The order is that of `model.variables`.
     """
     positions = {id(v): i for i, v in enumerate(model.variables)}
-    found = [
-        layer for layer in list(_LIVE_LAYERS) if id(layer.rate_variable) in positions
-    ]
+    found = [layer for layer in live_layers() if id(layer.rate_variable) in positions]
     return sorted(found, key=lambda layer: positions[id(layer.rate_variable)])
 
 
@@ -318,7 +290,12 @@ def mc_predict(
 
 
 def _draws_per_row(layer):
-    if not isinstance(layer, _PER_ROW):
+    """Whether `layer` draws independently for each row of the batch.
+
+    The layer's class says so (`draws_per_row`, see `BaseDropout`); a
+    `noise_shape` that shares the mask over the batch axis overrides it.
+    """
+    if not getattr(layer, "draws_per_row", False):
         return False
     noise_shape = getattr(layer, "noise_shape", None)
     return noise_shape is None or noise_shape[0] is None
