@@ -13,6 +13,11 @@ The rate and the MC flag live in two scalar variables that count as layer
 TensorFlow steps read their current value), never in `layer.weights`, so
 `model.summary()` parameter counts and weight files are the same as with
 `keras.layers.Dropout`. The rate is saved through `get_config`.
+
+As Keras's stateless layers are, a pack layer is built when it is made,
+unless it (or a user's subclass) has a `build` of its own that creates
+state: its shape checks (`_check_input_shape`) run in `build`,
+`compute_output_shape` and every call instead.
 """
 
 import weakref
@@ -20,10 +25,18 @@ import weakref
 import keras
 from keras import ops
 
+from keras_dropout import _compat
 from keras_dropout import _validation
 
 # Every live pack layer, so that `mc_dropout()` can switch all of them.
 _LIVE_LAYERS = weakref.WeakSet()
+
+
+def live_layers():
+    """Every pack layer alive in this process (a list)."""
+    return list(_LIVE_LAYERS)
+
+
 # One entry per open `mc_dropout` scope: whether it enables MC mode.
 _MC_SCOPES = []
 
@@ -35,7 +48,7 @@ def mc_scope_enabled():
 
 def _sync_mc_flags():
     enabled = mc_scope_enabled()
-    for layer in list(_LIVE_LAYERS):
+    for layer in live_layers():
         layer._state.mc.assign(enabled)
 
 
@@ -99,7 +112,7 @@ class _State:
         self.mc = mc
 
 
-class BaseDropout(keras.layers.Layer):
+class BaseDropout(_compat.TorchParamsWithoutState, keras.layers.Layer):
     """Base class of every dropout-like layer in keras_dropout.
 
     Subclasses implement `dropout(inputs, rate, seed)` (the training-time
@@ -133,6 +146,13 @@ class BaseDropout(keras.layers.Layer):
         array([[1., 1.]], dtype=float32)
     """
 
+    # Whether each row (sample) of a batch gets its own independent draw, so
+    # that a batch repeated k times gives k independent MC samples per
+    # example (`mc_predict` vectorizes over samples only then). False for
+    # layers with one draw per call (a mask on weights or a vocabulary), and
+    # the safe default for subclasses.
+    draws_per_row = False
+
     def __init__(self, rate, seed=None, mc=False, **kwargs):
         super().__init__(**kwargs)
         rate = _validation.check_rate(rate)
@@ -159,6 +179,7 @@ class BaseDropout(keras.layers.Layer):
             )
         self.supports_masking = True
         _LIVE_LAYERS.add(self)
+        _compat.build_at_init(self)
 
     @property
     def rate(self):
@@ -191,9 +212,29 @@ class BaseDropout(keras.layers.Layer):
         # rate and MC variables: compiled steps then carry their current
         # values, while `weights` (and so weight files) stay free of them.
         variables = super().variables
+        if self.listing_torch_params:  # see _compat.TorchParamsWithoutState
+            return variables
         seen = {id(v) for v in variables}
         own = [self._state.rate, self._state.mc]
         return variables + [v for v in own if id(v) not in seen]
+
+    @_compat.mark_build_as_default
+    def build(self, input_shape):
+        """Checks the input shape; the layer itself needs no build.
+
+        Marked as Keras's default `build`, so the layer is built at
+        instantiation. A subclass whose `build` creates state overrides it
+        (and calls `super().build(input_shape)`).
+        """
+        self._check_input_shape(input_shape)
+        self.built = True
+
+    def _check_input_shape(self, shape):
+        """Raises a `ValueError` if inputs of `shape` do not suit the layer.
+
+        Runs in `build`, `compute_output_shape` and each call; the default
+        accepts any shape.
+        """
 
     def _check_inputs(self, inputs):
         dtype = keras.backend.standardize_dtype(inputs.dtype)
@@ -204,6 +245,7 @@ class BaseDropout(keras.layers.Layer):
                 f"Received: inputs.dtype={dtype}. Cast the input with "
                 "`keras.ops.cast(x, 'float32')` first."
             )
+        self._check_input_shape(inputs.shape)
 
     def call(self, inputs, training=None):
         self._check_inputs(inputs)
@@ -244,6 +286,7 @@ class BaseDropout(keras.layers.Layer):
         return inputs
 
     def compute_output_shape(self, input_shape):
+        self._check_input_shape(input_shape)
         return input_shape
 
     def get_config(self):
@@ -252,23 +295,54 @@ class BaseDropout(keras.layers.Layer):
         return config
 
 
-class _NoiseShapeDropout(BaseDropout):
-    """A dropout layer with Keras's `noise_shape` argument."""
+class NoiseShapeDropout(BaseDropout):
+    """A dropout layer with Keras's `noise_shape` argument.
 
-    def __init__(self, rate, noise_shape=None, seed=None, mc=False, **kwargs):
+    `noise_shape` is checked when the layer is made (Keras's checks and
+    wording first) and, against the input shape, when it is built or called.
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, *, mc=False, **kwargs):
         super().__init__(rate, seed=seed, mc=mc, **kwargs)
         self.noise_shape = _validation.check_noise_shape(noise_shape)
 
-    def build(self, input_shape):
+    def _check_input_shape(self, shape):
         if self.noise_shape is not None:
-            _validation.check_noise_shape_fits(self.noise_shape, input_shape)
-        super().build(input_shape)
+            _validation.check_noise_shape_fits(self.noise_shape, shape)
 
     def get_config(self):
         config = super().get_config()
         noise_shape = None if self.noise_shape is None else list(self.noise_shape)
         config["noise_shape"] = noise_shape
         return config
+
+
+class FeatureMaps:
+    """Shared by the layers on `(batch, *spatial, channels)` feature maps
+    (or channels first): the input rank is checked when the layer is built
+    or called (or its output shape computed), with an error that names the
+    expected layout. Subclasses set `rank` and `spatial` (a description of
+    the spatial axes, for that message).
+    """
+
+    # The input rank (batch included) and how its axes read, per subclass.
+    rank = None
+    spatial = None
+
+    def _check_input_shape(self, shape):
+        if len(shape) == self.rank:
+            return
+        layout = (
+            f"(batch, {self.spatial}, channels)"
+            if self.data_format == "channels_last"
+            else f"(batch, channels, {self.spatial})"
+        )
+        raise ValueError(
+            f"Invalid input to layer `{self.name}` ({type(self).__name__}): "
+            f"expected `inputs` of rank {self.rank}, {layout} for "
+            f'data_format="{self.data_format}". Received: '
+            f"inputs.shape={tuple(shape)} (rank {len(shape)})"
+        )
 
 
 def from_nested_config(cls, config, key, custom_objects=None):
@@ -285,7 +359,7 @@ def from_nested_config(cls, config, key, custom_objects=None):
     return cls(inner, **config)
 
 
-class _Wrapper:
+class WrapperMixin:
     """What the pack's wrappers share: calling the wrapped layer safely.
 
     `BaseDropout.call` may trace `dropout` and `inference` as the two

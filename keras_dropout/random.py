@@ -27,6 +27,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_dropout import _compat
 from keras_dropout import config
 
 _TWO_POW_MINUS_24 = 1.0 / 16777216.0
@@ -113,50 +114,6 @@ def _portable_hash(shape, seed):
     return ops.reshape(ops.right_shift(bits, 8), shape)
 
 
-class _DrawnSeed(keras.random.SeedGenerator):
-    """A seed already drawn, handed to `keras.random` as it accepts seeds.
-
-    `keras.random` takes an int or a `SeedGenerator`; the layers draw their
-    seed once per call (so that the MC-dropout branch works under `jax.jit`),
-    and this wraps that tensor. It owns no variable.
-    """
-
-    def __init__(self, value):  # noqa: D107 - deliberately no super().__init__
-        self._value = value
-        self.name = "drawn_seed"
-
-    def next(self, ordered=True):
-        return self._value
-
-
-def _in_xla_graph(tensor):
-    """Whether TensorFlow is tracing `tensor`'s graph for XLA compilation.
-
-    `tf.function(jit_compile=True)` (and so `fit` with `jit_compile=True`)
-    traces its function inside an XLA control-flow context entered on the
-    calling graph; a nested function's graph reaches it through its
-    `outer_graph` chain. The walk reads only attributes of the graph
-    objects, so the package imports no backend. Any surprise (a TensorFlow
-    that moved these internals) answers `True`: the portable generator is
-    correct everywhere and the backends' generators are what is slow under
-    XLA.
-    """
-    try:
-        if tensor is None or not hasattr(tensor, "graph"):
-            tensor = ops.zeros(())  # a constant of the graph being traced
-        graph = tensor.graph
-        while graph is not None:
-            context = graph._get_control_flow_context()
-            while context is not None:
-                if context.IsXLAContext():
-                    return True
-                context = context.outer_context
-            graph = getattr(graph, "outer_graph", None)
-        return False
-    except Exception:  # pragma: no cover - depends on TensorFlow internals
-        return True
-
-
 def _auto_rng(tensor):
     """What "auto" resolves to where `tensor` is computed.
 
@@ -173,19 +130,10 @@ def _auto_rng(tensor):
     everywhere and only slower outside XLA.
     """
     backend = keras.backend.backend()
-    try:
-        if backend == "jax":
-            from keras.src.utils.jax_utils import is_in_jax_tracing_scope
-
-            return "portable" if is_in_jax_tracing_scope(tensor) else "native"
-        if backend == "tensorflow":
-            from keras.src.utils.backend_utils import in_tf_graph
-
-            if in_tf_graph() and _in_xla_graph(tensor):
-                return "portable"
-            return "native"
-    except ImportError:  # pragma: no cover - depends on Keras internals
-        return "portable"
+    if backend == "jax":
+        return "portable" if _compat.in_jax_trace(tensor) else "native"
+    if backend == "tensorflow":
+        return "portable" if _compat.in_tf_xla_graph(tensor) else "native"
     return "native"
 
 
@@ -247,17 +195,8 @@ def _native_seed(seed):
         # A tensor seed in the dtype the backend's generator takes (JAX:
         # uint32 key data); one drawn from a SeedGenerator already has it,
         # one computed in int32 (ZoneoutCell's per-step seeds) is recast.
-        seed = _DrawnSeed(ops.cast(seed, _backend_seed_dtype()))
+        seed = _compat.DrawnSeed(ops.cast(seed, _compat.random_seed_dtype()))
     return seed
-
-
-def _backend_seed_dtype():
-    try:
-        from keras.src.backend import random_seed_dtype
-
-        return random_seed_dtype()
-    except ImportError:  # pragma: no cover - depends on Keras internals
-        return "uint32" if keras.backend.backend() == "jax" else "int32"
 
 
 def keep_mask(shape, rate, seed, rng=None):
@@ -361,7 +300,12 @@ def normal(shape, seed, rng=None, mean=0.0, stddev=1.0):
         if keras.backend.backend() == "torch":
             # `torch.normal` takes the moments as numbers (then it scales
             # and shifts in its own kernel); PyTorch runs eagerly, so a
-            # tensor's value is at hand.
+            # tensor's value is at hand, except while Keras infers output
+            # shapes on the data-less "meta" device: there a standard normal
+            # is scaled and shifted instead.
+            if _on_meta_device(mean) or _on_meta_device(stddev):
+                z = keras.random.normal(shape, dtype="float32", seed=_native_seed(seed))
+                return ops.add(ops.multiply(z, stddev), mean)
             mean, stddev = _as_float(mean), _as_float(stddev)
         return keras.random.normal(
             shape, mean=mean, stddev=stddev, dtype="float32", seed=_native_seed(seed)
@@ -378,8 +322,78 @@ def normal(shape, seed, rng=None, mean=0.0, stddev=1.0):
     return z
 
 
+def _on_meta_device(value):
+    """Whether `value` is a PyTorch tensor on the data-less "meta" device."""
+    return getattr(getattr(value, "device", None), "type", None) == "meta"
+
+
 def _as_float(value):
     """A Python float from a number or a concrete scalar tensor."""
     if isinstance(value, (int, float)):
         return float(value)
     return float(ops.convert_to_numpy(value))
+
+
+def fold_in(seed, word):
+    """A seed derived from `seed` and `word`: a new, independent stream.
+
+    The seed's first word is xor-ed with `word`; its counter word is kept.
+    Layers that need several streams from one drawn seed (one per state, one
+    per time step) fold a different constant or data hash into it.
+
+    Args:
+        seed: a seed tensor of two integers (from `SeedGenerator.next()`).
+        word: a Python int (any 32 bits; wrapped to int32) or an int32 scalar
+            tensor, such as `hash_values(...)`.
+
+    Returns:
+        An int32 seed tensor of two words, accepted wherever a seed is.
+
+    Examples:
+        >>> import numpy as np, keras
+        >>> from keras_dropout import random
+        >>> seed = keras.random.SeedGenerator(3).next()
+        >>> a = np.asarray(random.uniform((4,), random.fold_in(seed, 1), "portable"))
+        >>> b = np.asarray(random.uniform((4,), random.fold_in(seed, 2), "portable"))
+        >>> bool(np.any(a != b))
+        True
+    """
+    seed = ops.cast(seed, "int32")
+    if isinstance(word, int):
+        word = _int32(word)
+    return ops.stack([ops.bitwise_xor(seed[0], word), seed[1]])
+
+
+def hash_values(tensors):
+    """A 32-bit hash of the values of `tensors`, as an int32 scalar.
+
+    For seeds that depend on data (pass it to `fold_in`). Each value is
+    quantized to a multiple of `2**-20` in `[-1023, 1023]` (plain
+    arithmetic, unlike a bit cast, so it traces on every backend with
+    unknown dimensions), mixed, and summed with wrap-around: the same
+    values give the same hash on every backend.
+
+    Args:
+        tensors: a list of numeric tensors of any shapes.
+
+    Returns:
+        An int32 scalar tensor.
+
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout import random
+        >>> x = np.ones((2, 3), "float32")
+        >>> int(random.hash_values([x])) == int(random.hash_values([x]))
+        True
+        >>> int(random.hash_values([x])) == int(random.hash_values([2 * x]))
+        False
+    """
+    key = ops.convert_to_tensor(0, "int32")
+    for i, tensor in enumerate(tensors):
+        fixed = ops.multiply(
+            ops.clip(ops.cast(tensor, "float32"), -1023.0, 1023.0), 2.0**20
+        )
+        bits = ops.cast(ops.round(fixed), "int32")
+        total = ops.cast(ops.sum(_mix(bits)), "int32")
+        key = _mix(ops.add(ops.bitwise_xor(key, total), i))
+    return key

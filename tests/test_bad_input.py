@@ -39,8 +39,8 @@ from keras_dropout import functional
 from keras_dropout import schedules
 from keras_dropout import uncertainty
 from keras_dropout.callbacks import RateScheduler
-from keras_dropout.layers.dropblock import drop_block
-from keras_dropout.layers.droppath import drop_path
+from keras_dropout.functional import drop_block
+from keras_dropout.functional import drop_path
 from tests.harness import BACKEND
 from tests.harness import numpy
 

@@ -10,9 +10,8 @@ from keras import ops
 from keras_dropout import _validation
 from keras_dropout import random as kd_random
 from keras_dropout._base import BaseDropout
-from keras_dropout._base import _Wrapper
+from keras_dropout._base import WrapperMixin
 
-DATA_FORMATS = ("channels_last", "channels_first")
 # Keeps log(u) and log(1 - u) finite for u in [0, 1).
 _EPSILON = 1e-7
 
@@ -77,7 +76,7 @@ def concrete_regularizers(n_samples, length_scale=1e-2, tau=1.0):
     return length_scale**2 / scale, 2.0 / scale
 
 
-class _ConcreteRegularizer:
+class _ConcreteRegularizer(keras.regularizers.Regularizer):
     """The paper's penalty, as the regularizer of the `p_logit` weight.
 
     A weight regularizer is read with the variables' current values
@@ -108,7 +107,7 @@ class _ConcreteRegularizer:
 
 
 @keras.saving.register_keras_serializable(package="keras_dropout")
-class ConcreteDropout(_Wrapper, BaseDropout):
+class ConcreteDropout(WrapperMixin, BaseDropout):
     """Dropout on a wrapped layer's inputs, with a learned rate.
 
     The drop probability `p` is a weight, `p_logit` (`p = sigmoid(p_logit)`),
@@ -208,6 +207,8 @@ class ConcreteDropout(_Wrapper, BaseDropout):
           concrete (Gumbel-softmax) relaxation.
     """
 
+    draws_per_row = True
+
     def __init__(
         self,
         layer,
@@ -235,11 +236,7 @@ class ConcreteDropout(_Wrapper, BaseDropout):
         )
         self.temperature = _check_positive(temperature, "temperature")
         self.spatial = _validation.check_bool(spatial, "spatial")
-        if data_format is None:
-            data_format = keras.config.image_data_format()
-        self.data_format = _validation.check_choice(
-            data_format, "data_format", DATA_FORMATS
-        )
+        self.data_format = _validation.check_data_format(data_format)
         self.p_logit = None
 
     @property

@@ -8,7 +8,7 @@ from keras import ops
 from keras_dropout import _validation
 from keras_dropout import random as kd_random
 from keras_dropout._base import BaseDropout
-from keras_dropout._base import _Wrapper
+from keras_dropout._base import WrapperMixin
 
 
 def _check_layer(layer):
@@ -41,7 +41,7 @@ def _matches(variable, name):
 
 
 @keras.saving.register_keras_serializable(package="keras_dropout")
-class DropConnect(_Wrapper, BaseDropout):
+class DropConnect(WrapperMixin, BaseDropout):
     """Randomly drops the weights of a wrapped layer during training.
 
     DropConnect zeroes *weights* rather than activations: at each training

@@ -2,11 +2,11 @@ import keras
 
 from keras_dropout import _validation
 from keras_dropout import functional
-from keras_dropout._base import _NoiseShapeDropout
+from keras_dropout._base import NoiseShapeDropout
 
 
 @keras.saving.register_keras_serializable(package="keras_dropout")
-class Dropout(_NoiseShapeDropout):
+class Dropout(NoiseShapeDropout):
     """Randomly zeroes input units during training.
 
     Each unit is set to 0 with probability `rate` at each training step.
@@ -27,8 +27,10 @@ class Dropout(_NoiseShapeDropout):
             For inputs `(batch, timesteps, features)`,
             `noise_shape=(None, 1, None)` uses one mask for all timesteps.
         seed: optional int for the layer's seed generator.
-        scaling: `"inverted"` (default) or `"classic"`, see above.
-        mc: if `True`, drop units at inference too (Monte Carlo dropout).
+        scaling: keyword-only; `"inverted"` (default) or `"classic"`, see
+            above.
+        mc: keyword-only; if `True`, drop units at inference too (Monte
+            Carlo dropout).
             See also the `keras_dropout.mc_dropout()` scope.
         **kwargs: base layer keyword arguments, such as `name` and `dtype`.
 
@@ -60,11 +62,14 @@ class Dropout(_NoiseShapeDropout):
         - [Hinton et al., 2012](https://arxiv.org/abs/1207.0580).
     """
 
+    draws_per_row = True
+
     def __init__(
         self,
         rate,
         noise_shape=None,
         seed=None,
+        *,
         scaling="inverted",
         mc=False,
         **kwargs,

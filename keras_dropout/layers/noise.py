@@ -6,13 +6,13 @@ Thin layers over `keras_dropout.functional.gaussian_dropout` and
 
 import keras
 
-from keras_dropout._base import _NoiseShapeDropout
+from keras_dropout._base import NoiseShapeDropout
 from keras_dropout.functional import alpha_dropout
 from keras_dropout.functional import gaussian_dropout
 
 
 @keras.saving.register_keras_serializable(package="keras_dropout")
-class GaussianDropout(_NoiseShapeDropout):
+class GaussianDropout(NoiseShapeDropout):
     """Multiplies the inputs by 1-centred Gaussian noise during training.
 
     Each unit is multiplied by a draw from N(1, rate / (1 - rate)): the mean
@@ -28,9 +28,9 @@ class GaussianDropout(_NoiseShapeDropout):
     `keras_dropout.mc_dropout()` scope; a rate that can change during
     training without recompiling; noise that is the same on TensorFlow, JAX
     and PyTorch for the same seed (with the default `"portable"` generator);
-    and rejection of `rate=1`, for which the noise would be infinite. Note:
-    `noise_shape` comes second, as in `AlphaDropout` and `Dropout`, so pass
-    `seed` by keyword.
+    and rejection of `rate=1`, for which the noise would be infinite. The
+    positional arguments are Keras's (`GaussianDropout(rate, seed)`);
+    `noise_shape` and `mc` are keyword-only.
 
     The normal draws come from uniform ones (Box-Muller, see
     `keras_dropout.random.normal`); with the portable generator their tails stop at
@@ -40,12 +40,14 @@ class GaussianDropout(_NoiseShapeDropout):
         rate: float in `[0, 1)`. The noise has standard deviation
             `sqrt(rate / (1 - rate))`. Can be changed during training
             (`layer.rate = 0.2`) without recompiling.
-        noise_shape: optional tuple, the shape of the noise broadcast over
-            the inputs; `None` entries take the input's size. For inputs
-            `(batch, timesteps, features)`, `noise_shape=(None, 1, None)`
-            uses the same noise at every timestep.
         seed: optional int for the layer's seed generator.
-        mc: if `True`, apply the noise at inference too (Monte Carlo).
+        noise_shape: keyword-only; optional tuple, the shape of the noise
+            broadcast over the inputs; `None` entries take the input's size.
+            For inputs `(batch, timesteps, features)`,
+            `noise_shape=(None, 1, None)` uses the same noise at every
+            timestep.
+        mc: keyword-only; if `True`, apply the noise at inference too
+            (Monte Carlo).
             See also the `keras_dropout.mc_dropout()` scope.
         **kwargs: base layer keyword arguments, such as `name` and `dtype`.
 
@@ -81,12 +83,17 @@ class GaussianDropout(_NoiseShapeDropout):
           Variational dropout and the local reparameterization trick.
     """
 
+    draws_per_row = True
+
+    def __init__(self, rate, seed=None, *, noise_shape=None, mc=False, **kwargs):
+        super().__init__(rate, noise_shape=noise_shape, seed=seed, mc=mc, **kwargs)
+
     def dropout(self, inputs, rate, seed):
         return gaussian_dropout(inputs, rate, seed, noise_shape=self.noise_shape)
 
 
 @keras.saving.register_keras_serializable(package="keras_dropout")
-class AlphaDropout(_NoiseShapeDropout):
+class AlphaDropout(NoiseShapeDropout):
     """Dropout for self-normalizing (SELU) networks.
 
     Plain dropout sets units to 0, which shifts the mean and variance of
@@ -116,7 +123,8 @@ class AlphaDropout(_NoiseShapeDropout):
             `(batch, timesteps, features)`, `noise_shape=(None, 1, None)`
             uses one mask for all timesteps.
         seed: optional int for the layer's seed generator.
-        mc: if `True`, drop units at inference too (Monte Carlo dropout).
+        mc: keyword-only; if `True`, drop units at inference too (Monte
+            Carlo dropout).
             See also the `keras_dropout.mc_dropout()` scope.
         **kwargs: base layer keyword arguments, such as `name` and `dtype`.
 
@@ -146,6 +154,8 @@ class AlphaDropout(_NoiseShapeDropout):
         - [Klambauer et al., 2017](https://arxiv.org/abs/1706.02515):
           Self-normalizing neural networks.
     """
+
+    draws_per_row = True
 
     def dropout(self, inputs, rate, seed):
         return alpha_dropout(inputs, rate, seed, noise_shape=self.noise_shape)

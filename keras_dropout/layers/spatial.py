@@ -5,50 +5,10 @@ import keras
 from keras_dropout import _validation
 from keras_dropout import functional
 from keras_dropout._base import BaseDropout
-
-DATA_FORMATS = ("channels_last", "channels_first")
-
-
-def _check_data_format(data_format):
-    """`None` (the Keras config's `image_data_format`) or one of the two."""
-    if data_format is None:
-        data_format = keras.config.image_data_format()
-    if isinstance(data_format, str):
-        data_format = data_format.lower()
-    return _validation.check_choice(data_format, "data_format", DATA_FORMATS)
+from keras_dropout._base import FeatureMaps
 
 
-class _FeatureMaps:
-    """Shared by the layers on `(batch, *spatial, channels)` feature maps
-    (or channels first): the input rank is checked at build time, with an
-    error that names the expected layout. Subclasses set `rank` and
-    `spatial` (a description of the spatial axes, for that message).
-    """
-
-    rank = None
-    spatial = None
-
-    def build(self, input_shape):
-        self._check_rank(input_shape)
-        super().build(input_shape)
-
-    def _check_rank(self, shape):
-        if len(shape) == self.rank:
-            return
-        layout = (
-            f"(batch, {self.spatial}, channels)"
-            if self.data_format == "channels_last"
-            else f"(batch, channels, {self.spatial})"
-        )
-        raise ValueError(
-            f"Invalid input to layer `{self.name}` ({type(self).__name__}): "
-            f"expected `inputs` of rank {self.rank}, {layout} for "
-            f'data_format="{self.data_format}". Received: '
-            f"inputs.shape={tuple(shape)} (rank {len(shape)})"
-        )
-
-
-class _SpatialDropout(_FeatureMaps, BaseDropout):
+class _SpatialDropout(FeatureMaps, BaseDropout):
     """The shared part of the three spatial layers: the mask's shape.
 
     The mask has one entry per sample and channel, broadcast over every
@@ -57,12 +17,27 @@ class _SpatialDropout(_FeatureMaps, BaseDropout):
     the mask's entries are in (sample, channel) order, so for the same seed
     a `"channels_first"` layer drops the same channels as a
     `"channels_last"` one.
+
+    The arguments come in Keras's order (`SpatialDropout2D(rate,
+    data_format, seed, name, dtype)`); the pack's own (`mc`) are
+    keyword-only.
     """
 
-    # The input rank (batch included) and how its axes read, per subclass.
-    def __init__(self, rate, data_format=None, seed=None, mc=False, **kwargs):
-        super().__init__(rate, seed=seed, mc=mc, **kwargs)
-        self.data_format = _check_data_format(data_format)
+    draws_per_row = True
+
+    def __init__(
+        self,
+        rate,
+        data_format=None,
+        seed=None,
+        name=None,
+        dtype=None,
+        *,
+        mc=False,
+        **kwargs,
+    ):
+        super().__init__(rate, seed=seed, mc=mc, name=name, dtype=dtype, **kwargs)
+        self.data_format = _validation.check_data_format(data_format)
 
     @property
     def noise_shape(self):
@@ -73,8 +48,6 @@ class _SpatialDropout(_FeatureMaps, BaseDropout):
         return (None, None) + ones
 
     def dropout(self, inputs, rate, seed):
-        # Also here: a built layer is not built again for a new input.
-        self._check_rank(inputs.shape)
         return functional.dropout(inputs, rate, seed, noise_shape=self.noise_shape)
 
     def get_config(self):
@@ -97,22 +70,25 @@ class SpatialDropout1D(_SpatialDropout):
     `keras_dropout.mc_dropout()` scope; a rate that can change during
     training without recompiling; masks that are the same on TensorFlow,
     JAX and PyTorch for the same seed (with the default `"portable"`
-    generator); and a check, at build time, that the input has the right
-    rank. It also takes `data_format`, for `(batch, channels, steps)`
-    sequences (Keras's layer is always channels-last); as in the 2D and 3D
-    layers it is the second argument, so pass `seed` by keyword. Inference
-    is the identity, as in Keras.
+    generator); and a check that the input has the right rank. It also
+    takes `data_format`, for `(batch, channels, steps)` sequences (Keras's
+    layer is always channels-last): keyword-only, so the positional
+    arguments are Keras's (`SpatialDropout1D(rate, seed, name, dtype)`).
+    Inference is the identity, as in Keras.
 
     Args:
         rate: float in `[0, 1)`, the probability of dropping a channel (not
             of keeping it). Can be changed during training
             (`layer.rate = 0.2`) without recompiling.
-        data_format: `"channels_last"` or `"channels_first"`: where the
-            channels axis is. `None` (the default) uses
-            `keras.config.image_data_format()`, which is `"channels_last"`
-            unless configured otherwise.
         seed: optional int for the layer's seed generator.
-        mc: if `True`, drop channels at inference too (Monte Carlo dropout).
+        name: optional name of the layer.
+        dtype: optional dtype or dtype policy of the layer.
+        data_format: keyword-only; `"channels_last"` or
+            `"channels_first"`: where the channels axis is. `None` (the
+            default) uses `keras.config.image_data_format()`, which is
+            `"channels_last"` unless configured otherwise.
+        mc: keyword-only; if `True`, drop channels at inference too (Monte
+            Carlo dropout).
             See also the `keras_dropout.mc_dropout()` scope.
         **kwargs: base layer keyword arguments, such as `name` and `dtype`.
 
@@ -149,6 +125,27 @@ class SpatialDropout1D(_SpatialDropout):
     rank = 3
     spatial = "steps"
 
+    def __init__(
+        self,
+        rate,
+        seed=None,
+        name=None,
+        dtype=None,
+        *,
+        data_format=None,
+        mc=False,
+        **kwargs,
+    ):
+        super().__init__(
+            rate,
+            data_format=data_format,
+            seed=seed,
+            name=name,
+            dtype=dtype,
+            mc=mc,
+            **kwargs,
+        )
+
 
 @keras.saving.register_keras_serializable(package="keras_dropout")
 class SpatialDropout2D(_SpatialDropout):
@@ -164,8 +161,8 @@ class SpatialDropout2D(_SpatialDropout):
     `keras_dropout.mc_dropout()` scope; a rate that can change during
     training without recompiling; masks that are the same on TensorFlow,
     JAX and PyTorch for the same seed (with the default `"portable"`
-    generator); and a check, at build time, that the input has the right
-    rank. Inference is the identity, as in Keras.
+    generator); and a check that the input has the right rank. Inference is
+    the identity, as in Keras.
 
     Args:
         rate: float in `[0, 1)`, the probability of dropping a channel (not
@@ -176,7 +173,10 @@ class SpatialDropout2D(_SpatialDropout):
             `keras.config.image_data_format()`, which is `"channels_last"`
             unless configured otherwise.
         seed: optional int for the layer's seed generator.
-        mc: if `True`, drop channels at inference too (Monte Carlo dropout).
+        name: optional name of the layer.
+        dtype: optional dtype or dtype policy of the layer.
+        mc: keyword-only; if `True`, drop channels at inference too (Monte
+            Carlo dropout).
             See also the `keras_dropout.mc_dropout()` scope.
         **kwargs: base layer keyword arguments, such as `name` and `dtype`.
 
@@ -228,8 +228,8 @@ class SpatialDropout3D(_SpatialDropout):
     `keras_dropout.mc_dropout()` scope; a rate that can change during
     training without recompiling; masks that are the same on TensorFlow,
     JAX and PyTorch for the same seed (with the default `"portable"`
-    generator); and a check, at build time, that the input has the right
-    rank. Inference is the identity, as in Keras.
+    generator); and a check that the input has the right rank. Inference is
+    the identity, as in Keras.
 
     Args:
         rate: float in `[0, 1)`, the probability of dropping a channel (not
@@ -240,7 +240,10 @@ class SpatialDropout3D(_SpatialDropout):
             `keras.config.image_data_format()`, which is `"channels_last"`
             unless configured otherwise.
         seed: optional int for the layer's seed generator.
-        mc: if `True`, drop channels at inference too (Monte Carlo dropout).
+        name: optional name of the layer.
+        dtype: optional dtype or dtype policy of the layer.
+        mc: keyword-only; if `True`, drop channels at inference too (Monte
+            Carlo dropout).
             See also the `keras_dropout.mc_dropout()` scope.
         **kwargs: base layer keyword arguments, such as `name` and `dtype`.
 

@@ -3,22 +3,21 @@
 import keras
 from keras import ops
 
+from keras_dropout import _compat
 from keras_dropout import _validation
 from keras_dropout import random as kd_random
 from keras_dropout._base import BaseDropout
 from keras_dropout._base import from_nested_config
 
-# Keras's RNN layer draws the dropout masks of cells deriving from this mixin
-# before its loop (`get_dropout_mask`) and clears them after it
-# (`reset_dropout_mask`); ZoneoutCell uses those two calls to draw its seed
-# outside the loop. Found through LSTMCell so as not to import `keras.src`.
-_DropoutRNNCell = next(
-    c for c in keras.layers.LSTMCell.__mro__ if c.__name__ == "DropoutRNNCell"
-)
+# Keras's mixin for RNN cells with dropout (see `_compat`): `keras.layers.RNN`
+# calls its `get_dropout_mask` / `reset_dropout_mask` before and after its
+# loop, where ZoneoutCell draws its seed once per sequence. If it cannot be
+# found, a stand-in base and a seed per step.
+_DropoutRNNCell = _compat.dropout_rnn_cell_class()
 
-# Salts that give each state of a cell its own random stream.
-_STATE_SALT = kd_random._int32(0x85EBCA6B)
-_STEP_SALT = kd_random._int32(0xC2B2AE35)
+# Salts that give each state of a cell, and each step, its own random stream.
+_STATE_SALT = 0x85EBCA6B
+_STEP_SALT = 0xC2B2AE35
 
 
 def _flat_state_size(cell):
@@ -58,24 +57,6 @@ def _check_rates(rate, count):
                 rate,
             ) from None
     return (_validation.check_rate(rate),) * count
-
-
-def _data_key(tensors):
-    """A 32-bit hash of the values of `tensors` (an int32 scalar).
-
-    Each value is quantized to a multiple of `2**-20` in `[-1023, 1023]`
-    (plain arithmetic, unlike a bit cast, traces on every backend with
-    unknown dimensions), mixed, and summed with wrap-around.
-    """
-    key = ops.convert_to_tensor(0, "int32")
-    for i, tensor in enumerate(tensors):
-        fixed = ops.multiply(
-            ops.clip(ops.cast(tensor, "float32"), -1023.0, 1023.0), 2.0**20
-        )
-        bits = ops.cast(ops.round(fixed), "int32")
-        total = ops.cast(ops.sum(kd_random._mix(bits)), "int32")
-        key = kd_random._mix(ops.add(ops.bitwise_xor(key, total), i))
-    return key
 
 
 @keras.saving.register_keras_serializable(package="keras_dropout")
@@ -250,20 +231,14 @@ class ZoneoutCell(BaseDropout, _DropoutRNNCell):
     def _step_seed(self, inputs, states):
         if self._call_seed is None:  # called directly: a seed per step
             return self.seed_generator.next()
-        seed = ops.cast(self._call_seed, "int32")
-        key = _data_key([inputs, *states])
-        word = ops.bitwise_xor(seed[0], ops.bitwise_xor(key, _STEP_SALT))
-        return ops.stack([word, seed[1]])
+        key = kd_random.hash_values([inputs, *states])
+        return kd_random.fold_in(kd_random.fold_in(self._call_seed, key), _STEP_SALT)
 
     def _zoneout(self, previous, new, rates, seed):
         seed = ops.cast(seed, "int32")
         zoned = []
         for i, (old, fresh) in enumerate(zip(previous, new, strict=True)):
-            state_seed = seed
-            if i:
-                salt = kd_random._int32(_STATE_SALT * (i + 1))
-                word = ops.bitwise_xor(seed[0], salt)
-                state_seed = ops.stack([word, seed[1]])
+            state_seed = kd_random.fold_in(seed, _STATE_SALT * (i + 1)) if i else seed
             take_new = kd_random.keep_mask(ops.shape(fresh), rates[i], state_seed)
             zoned.append(ops.where(take_new, fresh, ops.cast(old, fresh.dtype)))
         return zoned

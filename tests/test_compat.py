@@ -1,0 +1,128 @@
+"""The Keras internals in `keras_dropout._compat` still mean what it assumes.
+
+Each internal has a fallback that keeps the package importable and correct;
+these tests fail loudly when a Keras (or TensorFlow) release changes one, so
+that the fallback is a choice, not a silent slowdown or a changed mask.
+They run on every backend and in the Keras version matrix (`make compat`).
+"""
+
+import keras
+import numpy as np
+import pytest
+
+import keras_dropout as kd
+from keras_dropout import _compat
+from tests.harness import BACKEND
+from tests.harness import numpy
+
+
+def test_build_at_init_builds_stateless_pack_layers():
+    # Keras marks its default `build`; our shape-checking `build` carries the
+    # same mark, so the layer is built (and locked) when made, as Keras's are.
+    assert getattr(keras.layers.Layer.build, "_is_default", False)
+    assert hasattr(keras.layers.Layer, "_build_at_init")
+    assert kd.Dropout(0.2).built
+    assert keras.layers.Dropout(0.2).built
+
+
+def test_a_subclass_with_its_own_build_is_not_built_early():
+    class WithBuild(kd.Dropout):
+        def build(self, input_shape):
+            self.extra = self.add_weight(shape=(), initializer="zeros")
+
+    layer = WithBuild(0.2)
+    assert not layer.built
+    layer(np.ones((2, 3), "float32"))
+    assert layer.built and len(layer.weights) == 1
+
+
+def test_state_variables_are_state_not_weights_nor_torch_params():
+    layer = kd.Dropout(0.2)
+    own = {id(layer.rate_variable), id(layer._state.mc)}
+    assert own <= {id(v) for v in layer.variables}
+    assert own <= {id(v) for v in layer.non_trainable_variables}
+    assert not own & {id(v) for v in layer.weights}
+    if BACKEND == "torch":
+        # Keras's PyTorch layer registers module parameters in
+        # `_track_variables`: only the seed state, as for keras.layers.Dropout.
+        assert hasattr(keras.layers.Layer, "_track_variables")
+        params = {id(p) for p in layer.torch_params.values()}
+        assert len(params) == len(keras.layers.Dropout(0.2).torch_params) == 1
+        assert not params & {id(layer.rate_variable.value), id(layer._state.mc.value)}
+
+
+def test_dropout_rnn_cell_is_keras_mixin():
+    cls = _compat.dropout_rnn_cell_class()
+    assert cls is not _compat.MissingDropoutRNNCell
+    assert isinstance(keras.layers.LSTMCell(2), cls)
+    assert isinstance(keras.layers.GRUCell(2), cls)
+    for name in ("get_dropout_mask", "reset_dropout_mask"):
+        assert callable(getattr(cls, name))
+
+
+def test_dropout_rnn_cell_masks_are_drawn_through_the_mixin():
+    # keras.layers.RNN calls get_dropout_mask before its loop: ZoneoutCell
+    # draws its one seed per sequence there.
+    cell = kd.ZoneoutCell(keras.layers.LSTMCell(3), 0.3, seed=1)
+    rnn = keras.layers.RNN(cell)
+    calls = []
+    original = cell.get_dropout_mask
+
+    def spy(step_input):
+        calls.append(1)
+        return original(step_input)
+
+    cell.get_dropout_mask = spy
+    rnn(np.ones((2, 4, 3), "float32"), training=True)
+    assert calls
+
+
+def test_random_seed_dtype_is_keras_seed_dtype():
+    seed = keras.random.SeedGenerator(1).next()
+    assert keras.backend.standardize_dtype(seed.dtype) == _compat.random_seed_dtype()
+
+
+def test_drawn_seed_is_read_through_next_only():
+    # keras.random takes a SeedGenerator and calls its `next()`: a wrapped
+    # tensor then draws exactly what a generator in that state draws.
+    generator = keras.random.SeedGenerator(5)
+    state = keras.ops.convert_to_tensor(
+        numpy(generator.state.value), dtype=generator.state.dtype
+    )  # a copy: the generator's state advances in place below
+    expected = numpy(keras.random.uniform((3, 4), seed=generator))
+    drawn = _compat.DrawnSeed(state)
+    np.testing.assert_array_equal(
+        numpy(keras.random.uniform((3, 4), seed=drawn)), expected
+    )
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="a JAX helper")
+def test_in_jax_trace_tells_tracers_from_arrays():
+    import jax
+
+    seen = []
+
+    @jax.jit
+    def traced(x):
+        seen.append(_compat.in_jax_trace(x))
+        return x
+
+    traced(np.ones(2, "float32"))
+    assert seen == [True]
+    assert _compat.in_jax_trace(keras.ops.ones(2)) is False
+
+
+@pytest.mark.skipif(BACKEND != "tensorflow", reason="a TensorFlow helper")
+def test_in_tf_xla_graph_tells_xla_from_plain_graphs():
+    import tensorflow as tf
+
+    seen = {}
+
+    def probe(x):
+        seen[len(seen)] = _compat.in_tf_xla_graph(x)
+        return x
+
+    tf.function(probe)(tf.ones(2))
+    tf.function(probe, jit_compile=True)(tf.ones(2))
+    assert seen == {0: False, 1: True}
+    assert _compat.in_tf_xla_graph(tf.ones(2)) is False
