@@ -10,7 +10,7 @@ DOCS_BACKEND ?= jax
 LINT_PATHS := keras_dropout tests tests_browser benchmarks tutorials tools
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: setup docs serve site-test test lint bench clean
+.PHONY: setup docs serve site-test test compat lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -54,8 +54,42 @@ test: setup lint
 			-n $(TEST_JOBS) --dist loadgroup || exit 1; \
 	done
 
+# The oldest and newest Keras: each in its own virtual environment
+# (.venv-keras-oldest, .venv-keras-newest) with one backend, installed from
+# compat/keras-<name>.txt (exact pins) and reused while that file and
+# pyproject.toml are unchanged. Runs the smoke subset on one worker: the
+# tests marked `compat`, in the files that hold them, then
+# tests/test_compat.py whole where it exists. Checks both, then fails if one
+# failed.
+COMPAT := oldest newest
+COMPAT_BACKEND := torch
+COMPAT_TESTS = $(filter-out tests/test_compat.py,\
+	$(shell grep -l '@pytest.mark.compat' tests/test_*.py))
+
+.venv-keras-%/.installed: compat/keras-%.txt pyproject.toml
+	$(PYTHON) -m venv .venv-keras-$*
+	.venv-keras-$*/bin/python -m pip install --quiet --upgrade pip
+	.venv-keras-$*/bin/python -m pip install --quiet -r $< -e .
+	touch $@
+
+compat: $(COMPAT:%=.venv-keras-%/.installed)
+	@failed=; for name in $(COMPAT); do \
+		bin=.venv-keras-$$name/bin; \
+		version=$$($$bin/python -c \
+			"import importlib.metadata as m; print(m.version('keras'))"); \
+		echo "=== pytest -m compat on keras $$version ($$name), $(COMPAT_BACKEND) ==="; \
+		KERAS_BACKEND=$(COMPAT_BACKEND) $$bin/python -m pytest -p no:cacheprovider \
+			-m compat $(COMPAT_TESTS) || failed="$$failed $$version"; \
+		if [ -f tests/test_compat.py ]; then \
+			echo "=== tests/test_compat.py on keras $$version ($$name) ==="; \
+			KERAS_BACKEND=$(COMPAT_BACKEND) $$bin/python -m pytest \
+				-p no:cacheprovider tests/test_compat.py || failed="$$failed $$version"; \
+		fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make compat failed on keras$$failed"; exit 1; fi
+
 bench: setup
 	$(BIN)/python benchmarks/suite.py
 
 clean:
-	rm -rf $(VENV) site build dist *.egg-info
+	rm -rf $(VENV) .venv-keras-* site build dist *.egg-info

@@ -70,6 +70,7 @@ def test_mc_dropout_validates_enabled():
         keras_dropout.mc_dropout(enabled="yes")
 
 
+@pytest.mark.compat
 def test_mc_scope_restores_on_error():
     layer = keras_dropout.Dropout(0.5, seed=1)
     x = np.ones((4, 16), "float32")
@@ -100,6 +101,7 @@ def test_mc_predictions_spread_and_average():
     assert np.all(np.abs(samples.mean(0) - deterministic) < 4.5 * spread + 1e-6)
 
 
+@pytest.mark.compat
 def test_backend_specific_imports_are_absent():
     import pathlib
     import re
@@ -110,6 +112,7 @@ def test_backend_specific_imports_are_absent():
     assert offenders == []
 
 
+@pytest.mark.compat
 def test_public_api_is_explicit():
     assert keras_dropout.__version__
     for name in keras_dropout.__all__:

@@ -42,6 +42,7 @@ def test_serialize_round_trip(case):
     assert restored.get_config() == layer.get_config()
 
 
+@pytest.mark.compat
 def test_keras_file_save_load(case, tmp_path):
     x = case.inputs()
     inputs = keras.Input(case.input_shape[1:])
@@ -105,6 +106,7 @@ def test_weights_and_summary_unchanged(case):
     assert any(v is layer.rate_variable for v in layer.non_trainable_variables)
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize(
     "mode", compile_modes(), ids=lambda m: f"jit{m[0]}-eager{m[1]}"
 )
@@ -206,6 +208,7 @@ def test_mc_flag(case):
     assert not np.array_equal(first, second)
 
 
+@pytest.mark.compat
 def test_mc_scope_with_compiled_predict(case):
     shape = case.input_shape[1:]
     inputs = keras.Input(shape)
@@ -230,6 +233,7 @@ def test_mc_scope_with_compiled_predict(case):
     np.testing.assert_allclose(numpy(model(x)), baseline, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.compat
 def test_layer_created_inside_scope(case):
     with keras_dropout.mc_dropout():
         layer = case.make()

@@ -82,6 +82,7 @@ def test_serialize_round_trip(case):
     assert restored.get_config() == layer.get_config()
 
 
+@pytest.mark.compat
 def test_keras_file_save_load(case, tmp_path):
     x = case.inputs()
     inputs = _input(case)
@@ -142,6 +143,7 @@ def test_weights_and_summary(case):
     assert all(w is not layer.rate_variable for w in layer.weights)
 
 
+@pytest.mark.compat
 @pytest.mark.parametrize(
     "mode", compile_modes(), ids=lambda m: f"jit{m[0]}-eager{m[1]}"
 )
@@ -210,6 +212,7 @@ def test_mc_flag(case):
     assert not np.array_equal(first, second)
 
 
+@pytest.mark.compat
 def test_mc_scope_with_compiled_predict(case):
     inputs = _input(case)
     layer = case.layer()
@@ -228,6 +231,7 @@ def test_mc_scope_with_compiled_predict(case):
     np.testing.assert_allclose(numpy(model(x)), baseline, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.compat
 def test_layer_created_inside_scope(case):
     x = case.inputs()
     with keras_dropout.mc_dropout():

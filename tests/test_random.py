@@ -22,11 +22,13 @@ def _digest(bits):
     return hashlib.sha256(np.packbits(np.asarray(bits, bool)).tobytes()).hexdigest()
 
 
+@pytest.mark.compat
 def test_portable_golden_mask():
     mask = kd_random.keep_mask((16, 33, 7), 0.5, [1234, 0], rng="portable")
     assert _digest(numpy(mask)) == GOLDEN_MASK
 
 
+@pytest.mark.compat
 def test_portable_golden_layer_sequence():
     keras_dropout.config.set_rng("portable")
     layer = keras_dropout.Dropout(0.3, seed=42)
