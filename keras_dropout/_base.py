@@ -23,6 +23,7 @@ state: its shape checks (`_check_input_shape`) run in `build`,
 import weakref
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_dropout import _compat
@@ -254,6 +255,12 @@ class BaseDropout(_compat.TorchParamsWithoutState, keras.layers.Layer):
         # inside the `cond` below.
         self._training_call = bool(training)
         rate = self._state.rate.value
+        if _compat.is_concrete(rate):
+            # Eager: the rate as a number (the `rate` setter keeps it in step
+            # with the variable), so scalar arithmetic costs no tensor ops.
+            # Traced code reads the variable: compiled functions follow
+            # rate changes without retracing.
+            rate = np.float32(self._rate)
         # One seed per call, drawn outside any branch: JAX cannot update the
         # seed generator's state from inside `cond`.
         seed = self.seed_generator.next()
@@ -278,7 +285,9 @@ class BaseDropout(_compat.TorchParamsWithoutState, keras.layers.Layer):
         return ops.cond(mc, noisy, clean)
 
     def dropout(self, inputs, rate, seed):
-        """Training-time behaviour. `rate`: float32 scalar; `seed`: tensor."""
+        """Training-time behaviour. `seed`: a seed tensor; `rate`: float32,
+        a NumPy scalar in eager calls and a scalar tensor in traced ones.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement `dropout()`.")
 
     def inference(self, inputs, rate):

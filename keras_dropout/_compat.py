@@ -133,6 +133,26 @@ def in_jax_trace(tensor):
     return bool(is_in_jax_tracing_scope(tensor))
 
 
+def is_concrete(tensor):
+    """Whether `tensor` holds a value now (eager code), not a traced one.
+
+    False for a JAX tracer and inside a TensorFlow graph (`tf.function`,
+    Keras's compiled steps); True for PyTorch (eager; `torch.compile`
+    guards on the Python values a layer reads). Fallback (Keras moved its
+    TensorFlow helper): False, the traced path, correct everywhere.
+    """
+    backend = keras.backend.backend()
+    if backend == "jax":
+        return not in_jax_trace(tensor)
+    if backend == "tensorflow":
+        try:
+            from keras.src.utils.backend_utils import in_tf_graph
+        except ImportError:  # pragma: no cover - depends on Keras internals
+            return False
+        return not in_tf_graph()
+    return True
+
+
 def in_tf_xla_graph(tensor):
     """Whether TensorFlow is tracing `tensor`'s graph for XLA compilation.
 

@@ -85,17 +85,17 @@ def dropout(inputs, rate, seed, noise_shape=None, scaling="inverted", rng=None):
     keep = kd_random.keep_mask(
         resolve_noise_shape(inputs, noise_shape), rate, seed, rng=rng
     )
+    keep_prob = _scalar_ops(rate).subtract(1.0, rate)
     if _is_shared(noise_shape, inputs.shape):
         # The mask is smaller than the inputs (shared over some axes): scale
         # it, then make one pass over the inputs. The backward pass keeps
         # this small float mask, not a tensor of the inputs' size.
         factor = ops.cast(keep, "float32")
         if scaling == "inverted":
-            factor = ops.divide(factor, ops.subtract(1.0, rate))
+            factor = ops.divide(factor, keep_prob)
         return ops.multiply(inputs, ops.cast(factor, inputs.dtype))
     if scaling == "inverted":
-        keep_prob = ops.cast(ops.subtract(1.0, rate), inputs.dtype)
-        inputs = ops.divide(inputs, keep_prob)
+        inputs = ops.divide(inputs, _scalar_for(keep_prob, inputs))
     # A scalar zero, not `zeros_like`: one tensor of the inputs' size fewer
     # to allocate and fill. The backward pass keeps the boolean mask.
     return ops.where(keep, inputs, ops.cast(0.0, inputs.dtype))
@@ -132,7 +132,8 @@ def classic_inference(inputs, rate):
         array([[0.75, 0.75, 0.75]], dtype=float32)
     """
     rate = _check_functional_rate(rate, inputs)
-    return ops.multiply(inputs, ops.cast(ops.subtract(1.0, rate), inputs.dtype))
+    keep_prob = _scalar_ops(rate).subtract(1.0, rate)
+    return ops.multiply(inputs, _scalar_for(keep_prob, inputs))
 
 
 def _check_functional_rate(rate, inputs=None):
@@ -163,7 +164,32 @@ def _check_functional_rate(rate, inputs=None):
             )
         if isinstance(rate, np.ndarray):
             _validation.check_rate(float(rate))
-    return ops.cast(rate, "float32")
+            return np.float32(rate)
+        return ops.cast(rate, "float32")
+    return np.float32(rate)
+
+
+def _scalar_ops(rate):
+    """The ops for arithmetic on `rate`: numpy for a number, else `keras.ops`.
+
+    A rate given as a number (eager layer calls pass one) is a NumPy float32
+    scalar here: arithmetic on it is float32 arithmetic, as on a scalar
+    tensor (each operation correctly rounded), without a tensor op each.
+    """
+    return np if isinstance(rate, np.floating) else ops
+
+
+def _scalar_for(value, inputs):
+    """A float32 scalar (number or tensor) in a form that operates on `inputs`.
+
+    A number stays a Python float (exact, and weakly typed, so the result
+    keeps the inputs' dtype) for float32 inputs; otherwise it is cast to the
+    inputs' dtype first, as a tensor would be.
+    """
+    dtype = keras.backend.standardize_dtype(inputs.dtype)
+    if isinstance(value, np.floating) and dtype == "float32":
+        return float(value)
+    return ops.cast(value, dtype)
 
 
 def gaussian_dropout(inputs, rate, seed, noise_shape=None, rng=None):
@@ -192,7 +218,8 @@ def gaussian_dropout(inputs, rate, seed, noise_shape=None, rng=None):
         (True, True)
     """
     rate = _check_functional_rate(rate, inputs)
-    stddev = ops.sqrt(ops.divide(rate, ops.subtract(1.0, rate)))
+    xp = _scalar_ops(rate)
+    stddev = xp.sqrt(xp.divide(rate, xp.subtract(1.0, rate)))
     shape = resolve_noise_shape(inputs, noise_shape)
     noise = kd_random.normal(shape, seed, rng=rng, mean=1.0, stddev=stddev)
     return ops.multiply(inputs, ops.cast(noise, inputs.dtype))
@@ -236,17 +263,18 @@ def alpha_dropout(inputs, rate, seed, noise_shape=None, rng=None):
     # eager calls agree to an ulp. Likewise 1 / a**2 is computed as
     # (1 - rate) * (rate + alpha'**-2) * alpha'**2. At rate 0, a is exactly 1
     # and b / a is 0 (in float32, alpha'**-2 * alpha'**2 rounds to 1).
-    variance = ops.multiply(
-        ops.multiply(ops.subtract(1.0, rate), ops.add(rate, ALPHA_PRIME**-2)),
-        ALPHA_PRIME**2,
+    xp = _scalar_ops(rate)
+    variance = xp.multiply(
+        xp.multiply(xp.subtract(1.0, rate), xp.add(rate, np.float32(ALPHA_PRIME**-2))),
+        np.float32(ALPHA_PRIME**2),
     )
-    scale = ops.divide(1.0, ops.sqrt(variance))
-    shift = ops.multiply(rate, -ALPHA_PRIME)
+    scale = xp.divide(1.0, xp.sqrt(variance))
+    shift = xp.multiply(rate, np.float32(-ALPHA_PRIME))
     dtype = inputs.dtype
     # A scalar fill, not `full_like`: one tensor of the inputs' size fewer.
     outputs = ops.where(keep, inputs, ops.cast(ALPHA_PRIME, dtype))
-    outputs = ops.add(outputs, ops.cast(shift, dtype))
-    return ops.multiply(outputs, ops.cast(scale, dtype))
+    outputs = ops.add(outputs, _scalar_for(shift, inputs))
+    return ops.multiply(outputs, _scalar_for(scale, inputs))
 
 
 def drop_path(inputs, rate, seed, rng=None):

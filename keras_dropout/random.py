@@ -228,9 +228,14 @@ def keep_mask(shape, rate, seed, rng=None):
 
 def _decide(shape, rate, seed, rng, compare):
     """`compare(draw, rate)` per element: `greater_equal` keeps, `less` drops."""
-    rate = ops.cast(rate, "float32")
+    if isinstance(rate, np.floating):  # a number stays one (see _threshold)
+        rate = np.float32(rate)
+    else:
+        rate = ops.cast(rate, "float32")
     if _resolve_rng(rng, seed) == "portable":
         return compare(_portable_hash(shape, seed), _threshold(rate))
+    if isinstance(rate, np.floating):
+        rate = float(rate)  # exact; weakly typed, so compared in float32
     return compare(uniform(shape, seed, rng="native"), rate)
 
 
@@ -241,6 +246,8 @@ def _threshold(rate):
     passes over the mask): u = (h + 2**23) / 2**24 >= rate exactly when
     h >= ceil(rate * 2**24) - 2**23 (rate * 2**24 is exact in float32).
     """
+    if isinstance(rate, np.floating):  # a float32 number: exact in Python
+        return math.ceil(float(rate) * 16777216.0) - _TWO_POW_23
     return ops.subtract(
         ops.cast(ops.ceil(ops.multiply(rate, 16777216.0)), "int32"), _TWO_POW_23
     )
