@@ -354,32 +354,37 @@ class FeatureMaps:
         )
 
 
-def from_nested_config(cls, config, key, custom_objects=None):
-    """`cls(inner, **rest)`, where `config[key]` is the serialized inner layer.
-
-    For layers that wrap another layer or cell and take it as their first
-    argument (`DropConnect`, `ConcreteDropout`, `EmbeddingDropout`,
-    `ZoneoutCell`).
-    """
-    config = dict(config)
-    inner = keras.saving.deserialize_keras_object(
-        config.pop(key), custom_objects=custom_objects
-    )
-    return cls(inner, **config)
-
-
 class WrapperMixin:
-    """What the pack's wrappers share: calling the wrapped layer safely.
+    """The base of the pack's wrappers: layers that hold another layer.
 
-    `BaseDropout.call` may trace `dropout` and `inference` as the two
-    branches of a `cond` (MC mode in a compiled `predict`), where JAX cannot
-    update state. So the wrapped layer always runs in a nested
-    `keras.StatelessScope`, and its state updates (seed generators, moving
-    statistics) and added losses are kept only in training calls, which
-    never run inside that `cond`. Inference-mode calls of a Keras layer
-    update no state that matters (Keras RNNs advance their dropout seed even
-    then).
+    `DropConnect`, `ConcreteDropout`, `EmbeddingDropout` and `ZoneoutCell`
+    take the wrapped layer (or cell) as their first argument and keep it
+    in the attribute `wrapped_key` names (`"layer"`, `"embedding"`,
+    `"cell"`); the mixin builds it, serializes it in `get_config` under that
+    key and rebuilds it in `from_config`, and passes output shapes and
+    masks through it.
+
+    It also calls the wrapped layer safely. `BaseDropout.call` may trace
+    `dropout` and `inference` as the two branches of a `cond` (MC mode in a
+    compiled `predict`), where JAX cannot update state. So `_call_wrapped`
+    runs the wrapped layer in a nested `keras.StatelessScope`, and its
+    state updates (seed generators, moving statistics) and added losses are
+    kept only in training calls, which never run inside that `cond`.
+    Inference-mode calls of a Keras layer update no state that matters
+    (Keras RNNs advance their dropout seed even then).
     """
+
+    # The constructor argument and attribute holding the wrapped layer.
+    wrapped_key = "layer"
+
+    @property
+    def wrapped(self):
+        """The wrapped layer (or cell)."""
+        return getattr(self, self.wrapped_key)
+
+    def _build_wrapped(self, input_shape):
+        if not self.wrapped.built:
+            self.wrapped.build(input_shape)
 
     def _call_wrapped(self, inputs, replaced=None):
         """`self.layer(inputs)`, with some variables' values replaced.
@@ -388,7 +393,8 @@ class WrapperMixin:
         """
         replaced = replaced or {}
         training = getattr(self, "_training_call", False)
-        variables = self.layer.variables
+        layer = self.wrapped
+        variables = layer.variables
         # Every variable's *current* value (a traced one inside an enclosing
         # stateless scope, as under JAX's `fit`), not only the replaced ones:
         # variables missing from a nested scope would read their stale value.
@@ -396,7 +402,7 @@ class WrapperMixin:
         scope = keras.StatelessScope(state_mapping=mapping, collect_losses=True)
         before = {id(v): scope.get_current_value(v) for v in variables}
         with scope:
-            outputs = self.layer(inputs, training=training)
+            outputs = layer(inputs, training=training)
         if training:
             for v in variables:
                 if id(v) in replaced:
@@ -405,18 +411,27 @@ class WrapperMixin:
                 if value is not before[id(v)]:
                     v.assign(value)
             for loss in scope.losses:
-                self.layer.add_loss(loss)
+                layer.add_loss(loss)
         return outputs
 
     def inference(self, inputs, rate):
         return self._call_wrapped(inputs)
 
     def compute_output_shape(self, input_shape):
-        return self.layer.compute_output_shape(input_shape)
+        return self.wrapped.compute_output_shape(input_shape)
 
     def compute_mask(self, inputs, mask=None):
-        return self.layer.compute_mask(inputs, mask)
+        return self.wrapped.compute_mask(inputs, mask)
+
+    def get_config(self):
+        config = super().get_config()
+        config[self.wrapped_key] = keras.saving.serialize_keras_object(self.wrapped)
+        return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        return from_nested_config(cls, config, "layer", custom_objects)
+        config = dict(config)
+        wrapped = keras.saving.deserialize_keras_object(
+            config.pop(cls.wrapped_key), custom_objects=custom_objects
+        )
+        return cls(wrapped, **config)

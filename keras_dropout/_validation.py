@@ -70,8 +70,7 @@ def check_seed(seed):
     """`None` or an int in `[0, 2**31)`; Keras's sentence first otherwise."""
     if seed is None:
         return None
-    valid = not isinstance(seed, bool) and isinstance(seed, numbers.Integral)
-    if not valid or not 0 <= seed < SEED_LIMIT:
+    if not is_int(seed) or not 0 <= seed < SEED_LIMIT:
         raise ValueError(
             f"Argument `seed` must be an integer. Received: seed={seed!r}. "
             "Expected a Python int or None; an int in [0, 2**31), the seeds "
@@ -134,7 +133,7 @@ def check_noise_shape(noise_shape):
     for i, dim in enumerate(dims):
         if dim is None:
             continue
-        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        if not is_int(dim):
             raise refuse(
                 "Expected all elements to be integers or None. Received "
                 f"element at index {i}: {dim!r} (type: {type(dim).__name__})"
@@ -192,23 +191,34 @@ def check_float_inputs(inputs, name="inputs"):
         )
 
 
+def is_int(value):
+    """Whether `value` is an integer (Python or NumPy); a bool is not."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_positive_int(value):
+    """Whether `value` is an integer >= 1 (a bool is not)."""
+    return is_int(value) and value >= 1
+
+
+def check_positive_int(value, name, expected="a positive int"):
+    """`value` as a Python int >= 1; `expected` words the error."""
+    if not is_positive_int(value):
+        raise invalid(name, expected, value)
+    return int(value)
+
+
 def check_block_size(block_size, spatial_rank):
     """An int, or a tuple of `spatial_rank` ints, all >= 1, as a tuple."""
     expected = (
         f"a positive int or a tuple of {spatial_rank} positive ints (one per "
         "spatial axis)"
     )
-
-    def is_int(value):
-        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
     if is_int(block_size):
-        if block_size < 1:
-            raise invalid("block_size", expected, block_size)
-        return (int(block_size),) * spatial_rank
+        return (check_positive_int(block_size, "block_size", expected),) * spatial_rank
     if isinstance(block_size, (tuple, list)):
         if len(block_size) != spatial_rank or not all(
-            is_int(b) and b >= 1 for b in block_size
+            is_positive_int(b) for b in block_size
         ):
             raise invalid("block_size", expected, block_size)
         return tuple(int(b) for b in block_size)

@@ -4,6 +4,10 @@ The layers are thin wrappers around these; the functions are also usable on
 their own, inside custom layers or training loops. `seed` is what
 `keras_dropout.random.uniform` accepts: an int, a
 `keras.random.SeedGenerator`, or a seed tensor from `SeedGenerator.next()`.
+
+Each function checks its arguments, then calls its unchecked twin, which
+`unchecked` exposes: the layers check their arguments once (when they are
+made, built or called) and call `unchecked`, so nothing is checked twice.
 """
 
 import numbers
@@ -46,12 +50,24 @@ def resolve_noise_shape(inputs, noise_shape):
         >>> tuple(int(d) for d in shape)
         (2, 1, 3)
     """
+    return _mask_shape(inputs, _check_noise_shape_for(inputs, noise_shape))
+
+
+def _mask_shape(inputs, noise_shape):
+    """`resolve_noise_shape` without checks (`noise_shape` fits `inputs`)."""
     shape = ops.shape(inputs)
     if noise_shape is None:
         return shape
-    noise_shape = _validation.check_noise_shape(noise_shape)
-    _validation.check_noise_shape_fits(noise_shape, shape)
     return tuple(shape[i] if dim is None else dim for i, dim in enumerate(noise_shape))
+
+
+def _check_noise_shape_for(inputs, noise_shape):
+    """`noise_shape`, checked against `inputs` (`None` passes)."""
+    if noise_shape is None:
+        return None
+    noise_shape = _validation.check_noise_shape(noise_shape)
+    _validation.check_noise_shape_fits(noise_shape, ops.shape(inputs))
+    return noise_shape
 
 
 def dropout(inputs, rate, seed, noise_shape=None, scaling="inverted", rng=None):
@@ -81,10 +97,13 @@ def dropout(inputs, rate, seed, noise_shape=None, scaling="inverted", rng=None):
         True
     """
     rate = _check_functional_rate(rate, inputs)
-    _validation.check_choice(scaling, "scaling", SCALINGS)
-    keep = kd_random.keep_mask(
-        resolve_noise_shape(inputs, noise_shape), rate, seed, rng=rng
-    )
+    scaling = _validation.check_choice(scaling, "scaling", SCALINGS)
+    noise_shape = _check_noise_shape_for(inputs, noise_shape)
+    return _dropout(inputs, rate, seed, noise_shape, scaling, rng)
+
+
+def _dropout(inputs, rate, seed, noise_shape=None, scaling="inverted", rng=None):
+    keep = kd_random.keep_mask(_mask_shape(inputs, noise_shape), rate, seed, rng=rng)
     keep_prob = _scalar_ops(rate).subtract(1.0, rate)
     if _is_shared(noise_shape, inputs.shape):
         # The mask is smaller than the inputs (shared over some axes): scale
@@ -131,7 +150,10 @@ def classic_inference(inputs, rate):
         >>> np.asarray(classic_inference(np.ones((1, 3), "float32"), 0.25))
         array([[0.75, 0.75, 0.75]], dtype=float32)
     """
-    rate = _check_functional_rate(rate, inputs)
+    return _classic_inference(inputs, _check_functional_rate(rate, inputs))
+
+
+def _classic_inference(inputs, rate):
     keep_prob = _scalar_ops(rate).subtract(1.0, rate)
     return ops.multiply(inputs, _scalar_for(keep_prob, inputs))
 
@@ -218,9 +240,14 @@ def gaussian_dropout(inputs, rate, seed, noise_shape=None, rng=None):
         (True, True)
     """
     rate = _check_functional_rate(rate, inputs)
+    noise_shape = _check_noise_shape_for(inputs, noise_shape)
+    return _gaussian_dropout(inputs, rate, seed, noise_shape, rng)
+
+
+def _gaussian_dropout(inputs, rate, seed, noise_shape=None, rng=None):
     xp = _scalar_ops(rate)
     stddev = xp.sqrt(xp.divide(rate, xp.subtract(1.0, rate)))
-    shape = resolve_noise_shape(inputs, noise_shape)
+    shape = _mask_shape(inputs, noise_shape)
     noise = kd_random.normal(shape, seed, rng=rng, mean=1.0, stddev=stddev)
     return ops.multiply(inputs, ops.cast(noise, inputs.dtype))
 
@@ -254,9 +281,12 @@ def alpha_dropout(inputs, rate, seed, noise_shape=None, rng=None):
         (True, True)
     """
     rate = _check_functional_rate(rate, inputs)
-    keep = kd_random.keep_mask(
-        resolve_noise_shape(inputs, noise_shape), rate, seed, rng=rng
-    )
+    noise_shape = _check_noise_shape_for(inputs, noise_shape)
+    return _alpha_dropout(inputs, rate, seed, noise_shape, rng)
+
+
+def _alpha_dropout(inputs, rate, seed, noise_shape=None, rng=None):
+    keep = kd_random.keep_mask(_mask_shape(inputs, noise_shape), rate, seed, rng=rng)
     # a * x + b, computed as (x + b / a) * a with b / a = -alpha' * rate: no
     # multiply feeds an add, so XLA has no multiply-add to fuse into an FMA,
     # rounding stays relative to the output even near 0, and compiled and
@@ -302,9 +332,13 @@ def drop_path(inputs, rate, seed, rng=None):
     """
     rate = _check_functional_rate(rate, inputs)
     _validation.check_batched(inputs.shape)
+    return _drop_path(inputs, rate, seed, rng)
+
+
+def _drop_path(inputs, rate, seed, rng=None):
     # Dropout with one mask entry per sample, shared over every other axis.
     noise_shape = (None,) + (1,) * (len(inputs.shape) - 1)
-    return dropout(inputs, rate, seed, noise_shape=noise_shape, rng=rng)
+    return _dropout(inputs, rate, seed, noise_shape=noise_shape, rng=rng)
 
 
 def drop_block(inputs, rate, block_size, seed, data_format="channels_last", rng=None):
@@ -350,14 +384,18 @@ def drop_block(inputs, rate, block_size, seed, data_format="channels_last", rng=
             f"Received: inputs.shape={tuple(inputs.shape)}"
         )
     block = _validation.check_block_size(block_size, rank - 2)
-    # The steps below are private functions so that benchmarks/profiles.py
-    # can time each of them.
+    return _drop_block(inputs, rate, block, seed, data_format, rng)
+
+
+def _drop_block(inputs, rate, block_size, seed, data_format="channels_last", rng=None):
+    # `block_size`: one int per spatial axis. The steps below are private
+    # functions so that benchmarks/profiles.py can time each of them.
     batch, channels, spatial = _feature_map_axes(ops.shape(inputs), data_format)
-    seeds = _block_seeds(batch, channels, spatial, block, rate, seed, rng)
-    seeds = _where_blocks_fit(seeds, spatial, block)
+    seeds = _block_seeds(batch, channels, spatial, block_size, rate, seed, rng)
+    seeds = _where_blocks_fit(seeds, spatial, block_size)
     pool_format = _block_pool_format()
     dropped = _to_pool_layout(seeds, pool_format)
-    for axis, side in enumerate(block):
+    for axis, side in enumerate(block_size):
         dropped = _grow_blocks_along(dropped, axis, side, pool_format)
     keep = _block_keep_mask(dropped, pool_format, data_format)
     return _apply_block_mask(inputs, keep, dropped)
@@ -489,3 +527,33 @@ def _apply_block_mask(inputs, keep, dropped):
     kept = ops.maximum(ops.subtract(total, ops.sum(dropped)), 1.0)
     scale = ops.cast(ops.divide(total, kept), inputs.dtype)
     return ops.where(keep, ops.multiply(inputs, scale), ops.cast(0.0, inputs.dtype))
+
+
+class unchecked:  # noqa: N801 - a namespace, used like a module
+    """This module's functions without their argument checks.
+
+    Same arguments and results as the checked functions, for callers that
+    checked their arguments once already, as the pack's layers do (when
+    they are made, built and called): `rate` a float32 number or scalar
+    tensor in `[0, 1)`, float `inputs`, `noise_shape` `None` or a tuple
+    that fits the inputs, `scaling` one of `SCALINGS`, and `block_size` a
+    tuple of positive ints, one per spatial axis. Anything else gives
+    undefined results, not an error.
+
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout import functional
+        >>> x = np.ones((2, 4), "float32")
+        >>> a = np.asarray(functional.dropout(x, 0.5, seed=3))
+        >>> b = np.asarray(functional.unchecked.dropout(x, np.float32(0.5), seed=3))
+        >>> bool(np.array_equal(a, b))
+        True
+    """
+
+    dropout = staticmethod(_dropout)
+    classic_inference = staticmethod(_classic_inference)
+    resolve_noise_shape = staticmethod(_mask_shape)
+    gaussian_dropout = staticmethod(_gaussian_dropout)
+    alpha_dropout = staticmethod(_alpha_dropout)
+    drop_path = staticmethod(_drop_path)
+    drop_block = staticmethod(_drop_block)

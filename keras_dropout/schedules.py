@@ -13,9 +13,19 @@ from keras_dropout import _validation
 
 
 def _check_step(step):
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
+    if not _validation.is_int(step) or step < 0:
         raise _validation.invalid("step", "a non-negative int", step)
     return int(step)
+
+
+def _rate_or_base(rate, base_rate):
+    """`rate`, or the layer's `base_rate` (checked) when `rate` is None."""
+    if rate is not None:
+        return rate
+    return _validation.check_rate(base_rate, "base_rate")
+
+
+EARLY_KINDS = ("constant", "linear")
 
 
 class linear:  # noqa: N801 - a schedule factory, used like a function
@@ -40,13 +50,9 @@ class linear:  # noqa: N801 - a schedule factory, used like a function
     def __init__(self, start, end, steps):
         self.start = _validation.check_rate(start, "start")
         self.end = _validation.check_rate(end, "end")
-        if (
-            isinstance(steps, bool)
-            or not isinstance(steps, numbers.Integral)
-            or steps < 1
-        ):
-            raise _validation.invalid("steps", "a positive int (1 or more)", steps)
-        self.steps = int(steps)
+        self.steps = _validation.check_positive_int(
+            steps, "steps", "a positive int (1 or more)"
+        )
 
     def __call__(self, step, base_rate=None):
         fraction = min(_check_step(step), self.steps) / self.steps
@@ -123,3 +129,94 @@ class constant:  # noqa: N801 - a schedule factory, used like a function
 
     def __repr__(self):
         return f"constant(rate={self.rate})"
+
+
+class early:  # noqa: N801 - a schedule factory, used like a function
+    """Early dropout: dropout for the first `cutoff` steps, then none.
+
+    Liu et al. (2023) found that dropout used only at the start of training
+    helps models that *underfit*: it lowers the variance of mini-batch
+    gradients early on, then the model trains without it. `kind="constant"`
+    keeps the rate until the cutoff; `kind="linear"` lowers it linearly to
+    0 at the cutoff: `rate * (1 - t / cutoff)`. From step `cutoff` on the
+    rate is 0. The paper counts steps in iterations: use it with
+    `RateScheduler(..., update="batch")`.
+
+    With `rate=None` (default) each layer keeps its own rate until the
+    cutoff, so a model's drop-path rates (which grow with depth, see
+    `drop_path_rates`) are scaled together and keep their ratios.
+
+    Args:
+        rate: optional float in `[0, 1)`; `None` uses each layer's base
+            rate.
+        cutoff: positive int, the first step without dropout.
+        kind: `"constant"` (default) or `"linear"`.
+
+    Examples:
+        >>> from keras_dropout import schedules
+        >>> schedule = schedules.early(0.1, cutoff=3)
+        >>> [schedule(t, base_rate=0.5) for t in range(5)]
+        [0.1, 0.1, 0.1, 0.0, 0.0]
+        >>> ramp = schedules.early(cutoff=4, kind="linear")  # the layer's rate
+        >>> [round(ramp(t, base_rate=0.2), 4) for t in range(5)]
+        [0.2, 0.15, 0.1, 0.05, 0.0]
+
+    Reference:
+        - [Liu et al., 2023](https://arxiv.org/abs/2303.01500):
+          Dropout reduces underfitting.
+    """
+
+    def __init__(self, rate=None, cutoff=None, kind="constant"):
+        self.rate = None if rate is None else _validation.check_rate(rate)
+        self.cutoff = _validation.check_positive_int(cutoff, "cutoff")
+        self.kind = _validation.check_choice(kind, "kind", EARLY_KINDS)
+
+    def __call__(self, step, base_rate=None):
+        step = _check_step(step)
+        rate = _rate_or_base(self.rate, base_rate)
+        if step >= self.cutoff:
+            return 0.0
+        if self.kind == "linear":
+            return rate * (1.0 - step / self.cutoff)
+        return rate
+
+    def __repr__(self):
+        return f"early(rate={self.rate}, cutoff={self.cutoff}, kind={self.kind!r})"
+
+
+class late:  # noqa: N801 - a schedule factory, used like a function
+    """Late dropout: no dropout for the first `cutoff` steps, then `rate`.
+
+    The counterpart of `early` for models that *overfit* (Liu et al.,
+    2023): training starts without regularization and dropout (or
+    stochastic depth) is switched on from step `cutoff` on. With
+    `rate=None` (default) each layer gets its own base rate back, so a
+    model's drop-path rates keep their depth ratios.
+
+    Args:
+        rate: optional float in `[0, 1)`; `None` uses each layer's base
+            rate.
+        cutoff: positive int, the first step with dropout.
+
+    Examples:
+        >>> from keras_dropout import schedules
+        >>> schedule = schedules.late(cutoff=2)
+        >>> [schedule(t, base_rate=0.3) for t in range(4)]
+        [0.0, 0.0, 0.3, 0.3]
+
+    Reference:
+        - [Liu et al., 2023](https://arxiv.org/abs/2303.01500):
+          Dropout reduces underfitting.
+    """
+
+    def __init__(self, rate=None, cutoff=None):
+        self.rate = None if rate is None else _validation.check_rate(rate)
+        self.cutoff = _validation.check_positive_int(cutoff, "cutoff")
+
+    def __call__(self, step, base_rate=None):
+        step = _check_step(step)
+        rate = _rate_or_base(self.rate, base_rate)
+        return rate if step >= self.cutoff else 0.0
+
+    def __repr__(self):
+        return f"late(rate={self.rate}, cutoff={self.cutoff})"

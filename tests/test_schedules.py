@@ -61,6 +61,48 @@ def test_constant():
     assert schedules.constant()(3, 0.5) == 0.5
 
 
+def test_early_constant_and_linear():
+    constant = schedules.early(0.2, cutoff=4)
+    assert [constant(t, 0.5) for t in range(6)] == [0.2] * 4 + [0.0] * 2
+    linear = schedules.early(0.2, cutoff=4, kind="linear")
+    got = [linear(t, 0.5) for t in range(6)]
+    np.testing.assert_allclose(got, [0.2, 0.15, 0.1, 0.05, 0.0, 0.0], atol=1e-12)
+
+
+def test_late_switches_on_at_the_cutoff():
+    schedule = schedules.late(0.3, cutoff=3)
+    assert [schedule(t, 0.1) for t in range(5)] == [0.0, 0.0, 0.0, 0.3, 0.3]
+
+
+def test_early_and_late_keep_each_layers_ratio():
+    # rate=None: each layer's own base rate, so drop-path rates that grow
+    # with depth are scaled together.
+    bases = keras_dropout.drop_path_rates(0.3, 4)
+    early = schedules.early(cutoff=10, kind="linear")
+    late = schedules.late(cutoff=10)
+    for step in (0, 2, 5, 9):
+        scaled = [early(step, b) for b in bases]
+        factor = 1 - step / 10
+        np.testing.assert_allclose(scaled, [b * factor for b in bases], atol=1e-12)
+        assert [late(step, b) for b in bases] == [0.0] * 4
+    assert [late(10, b) for b in bases] == bases
+    assert [early(10, b) for b in bases] == [0.0] * 4
+
+
+def test_early_dropout_inside_fit_stops_dropping_at_the_cutoff():
+    model, layer = _model(0.5)
+    x = np.ones((64, 64), "float32")
+    scheduler = RateScheduler(schedules.early(cutoff=2), update="batch")
+    history = model.fit(x, x, batch_size=16, epochs=1, verbose=0, callbacks=[scheduler])
+    # 4 batches: the logged rate is the one of the last batch (0 after the
+    # cutoff), and the layer ends at 0 while its config's base was 0.5.
+    assert history.history["dropout_rate"] == [0.0]
+    assert layer.rate == 0.0
+    zero = model.predict(x, verbose=0)
+    with keras_dropout.mc_dropout():
+        assert np.array_equal(model.predict(x, verbose=0), zero)
+
+
 @pytest.mark.parametrize(
     "build, name",
     [
@@ -72,6 +114,15 @@ def test_constant():
         (lambda: schedules.curriculum(0.5, float("inf")), "gamma"),
         (lambda: schedules.constant(1.0), "rate"),
         (lambda: schedules.linear(0.0, 0.5, 3)(-1, 0.0), "step"),
+        (lambda: schedules.early(0.1, cutoff=0), "cutoff"),
+        (lambda: schedules.early(0.1, cutoff=2.5), "cutoff"),
+        (lambda: schedules.early(0.1), "cutoff"),
+        (lambda: schedules.early(1.0, cutoff=3), "rate"),
+        (lambda: schedules.early(0.1, cutoff=3, kind="cosine"), "kind"),
+        (lambda: schedules.early(cutoff=3)(0, None), "base_rate"),
+        (lambda: schedules.late(0.1, cutoff=-1), "cutoff"),
+        (lambda: schedules.late(-0.1, cutoff=2), "rate"),
+        (lambda: schedules.late(cutoff=2)(True, 0.1), "step"),
         (lambda: RateScheduler("linear"), "schedule"),
         (lambda: RateScheduler(schedules.constant(), update="step"), "update"),
         (lambda: RateScheduler(schedules.constant(), layers=[1]), "layers"),

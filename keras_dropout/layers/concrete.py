@@ -64,12 +64,7 @@ def concrete_regularizers(n_samples, length_scale=1e-2, tau=1.0):
         >>> print(f"{wd:.1e} {dd:.1e}")
         1.0e-07 2.0e-03
     """
-    if (
-        isinstance(n_samples, bool)
-        or not isinstance(n_samples, numbers.Integral)
-        or n_samples <= 0
-    ):
-        raise _validation.invalid("n_samples", "a positive int", n_samples)
+    n_samples = _validation.check_positive_int(n_samples, "n_samples")
     length_scale = _check_positive(length_scale, "length_scale")
     tau = _check_positive(tau, "tau")
     scale = tau * int(n_samples)
@@ -264,8 +259,7 @@ class ConcreteDropout(WrapperMixin, BaseDropout):
         return 1 if self.data_format == "channels_first" and rank > 2 else rank - 1
 
     def build(self, input_shape):
-        if not self.layer.built:
-            self.layer.build(input_shape)
+        self._build_wrapped(input_shape)
         kernels = [
             v
             for v in self.layer.weights
@@ -326,7 +320,6 @@ class ConcreteDropout(WrapperMixin, BaseDropout):
         del config["rate"]  # learned: saved with the weights as `p_logit`
         config.update(
             {
-                "layer": keras.saving.serialize_keras_object(self.layer),
                 "weight_regularizer": self.weight_regularizer,
                 "dropout_regularizer": self.dropout_regularizer,
                 "init_rate": self.init_rate,

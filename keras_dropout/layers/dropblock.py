@@ -23,11 +23,12 @@ class _DropBlock(FeatureMaps, BaseDropout):
         super().__init__(rate, seed=seed, mc=mc, **kwargs)
         block = _validation.check_block_size(block_size, self.rank - 2)
         self.block_size = block_size if isinstance(block_size, int) else block
+        self._block = block  # one side per spatial axis, for the unchecked call
         self.data_format = _validation.check_data_format(data_format)
 
     def dropout(self, inputs, rate, seed):
-        return functional.drop_block(
-            inputs, rate, self.block_size, seed, data_format=self.data_format
+        return functional.unchecked.drop_block(
+            inputs, rate, self._block, seed, data_format=self.data_format
         )
 
     def get_config(self):

@@ -152,8 +152,7 @@ class DropConnect(WrapperMixin, BaseDropout):
         self.variational = _validation.check_bool(variational, "variational")
 
     def build(self, input_shape):
-        if not self.layer.built:
-            self.layer.build(input_shape)
+        self._build_wrapped(input_shape)
         available = [v for v in self.layer.weights if _floating(v)]
         missing = [
             name
@@ -210,7 +209,6 @@ class DropConnect(WrapperMixin, BaseDropout):
         config = super().get_config()
         config.update(
             {
-                "layer": keras.saving.serialize_keras_object(self.layer),
                 "weights": list(self.weight_names),
                 "variational": self.variational,
             }
@@ -290,8 +288,7 @@ class DropConnectDense(DropConnect):
         base_kwargs = {k: kwargs.pop(k) for k in _WRAPPER_KWARGS if k in kwargs}
         if "dtype" in kwargs:
             base_kwargs["dtype"] = kwargs["dtype"]
-        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-            raise _validation.invalid("units", "a positive int", units)
+        units = _validation.check_positive_int(units, "units")
         dense = keras.layers.Dense(units, **kwargs)
         super().__init__(
             dense,

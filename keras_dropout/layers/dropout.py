@@ -78,13 +78,13 @@ class Dropout(NoiseShapeDropout):
         self.scaling = _validation.check_choice(scaling, "scaling", functional.SCALINGS)
 
     def dropout(self, inputs, rate, seed):
-        return functional.dropout(
+        return functional.unchecked.dropout(
             inputs, rate, seed, noise_shape=self.noise_shape, scaling=self.scaling
         )
 
     def inference(self, inputs, rate):
         if self.scaling == "classic":
-            return functional.classic_inference(inputs, rate)
+            return functional.unchecked.classic_inference(inputs, rate)
         return inputs
 
     def get_config(self):

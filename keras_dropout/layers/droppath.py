@@ -1,7 +1,5 @@
 """Drop path / stochastic depth: drop whole residual branches per sample."""
 
-import numbers
-
 import keras
 from keras import ops
 
@@ -43,14 +41,7 @@ def drop_path_rates(max_rate, depth):
     """
     max_rate = _validation.check_rate(max_rate, "max_rate")
     expected = "a positive int or a non-empty list of positive ints (per stage)"
-
-    def is_count(value):
-        return (
-            isinstance(value, numbers.Integral)
-            and not isinstance(value, bool)
-            and value >= 1
-        )
-
+    is_count = _validation.is_positive_int
     if is_count(depth):
         stages = None
         total = int(depth)
@@ -141,7 +132,7 @@ class DropPath(BaseDropout):
         _validation.check_batched(shape, self)
 
     def dropout(self, inputs, rate, seed):
-        return functional.drop_path(inputs, rate, seed)
+        return functional.unchecked.drop_path(inputs, rate, seed)
 
 
 @keras.saving.register_keras_serializable(package="keras_dropout")
@@ -250,7 +241,8 @@ class StochasticDepth(BaseDropout):
     def dropout(self, inputs, rate, seed):
         shortcut, residual = inputs
         if self.mode == "row":
-            return ops.add(shortcut, functional.drop_path(residual, rate, seed))
+            dropped = functional.unchecked.drop_path(residual, rate, seed)
+            return ops.add(shortcut, dropped)
         keep = kd_random.keep_mask((1,) * len(residual.shape), rate, seed)
         return ops.add(shortcut, ops.multiply(residual, ops.cast(keep, residual.dtype)))
 

@@ -6,7 +6,7 @@ from keras import ops
 from keras_dropout import _validation
 from keras_dropout import random as kd_random
 from keras_dropout._base import BaseDropout
-from keras_dropout._base import from_nested_config
+from keras_dropout._base import WrapperMixin
 
 
 def _check_embedding(embedding):
@@ -18,7 +18,7 @@ def _check_embedding(embedding):
 
 
 @keras.saving.register_keras_serializable(package="keras_dropout")
-class EmbeddingDropout(BaseDropout):
+class EmbeddingDropout(WrapperMixin, BaseDropout):
     """Drops whole words of a wrapped `Embedding` during training.
 
     At each training call every row of the embedding matrix (one per token
@@ -92,6 +92,8 @@ class EmbeddingDropout(BaseDropout):
           (`embedded_dropout`).
     """
 
+    wrapped_key = "embedding"
+
     def __init__(self, embedding, rate, seed=None, mc=False, **kwargs):
         super().__init__(rate, seed=seed, mc=mc, **kwargs)
         self.embedding = _check_embedding(embedding)
@@ -99,8 +101,7 @@ class EmbeddingDropout(BaseDropout):
         self.autocast = False
 
     def build(self, input_shape):
-        if not self.embedding.built:
-            self.embedding.build(input_shape)
+        self._build_wrapped(input_shape)
         super().build(input_shape)
 
     def _check_inputs(self, inputs):
@@ -127,19 +128,5 @@ class EmbeddingDropout(BaseDropout):
         return ops.multiply(outputs, factor)
 
     def inference(self, inputs, rate):
+        # A lookup updates no state: no stateless scope needed.
         return self.embedding(inputs)
-
-    def compute_output_shape(self, input_shape):
-        return self.embedding.compute_output_shape(input_shape)
-
-    def compute_mask(self, inputs, mask=None):
-        return self.embedding.compute_mask(inputs, mask)
-
-    def get_config(self):
-        config = super().get_config()
-        config["embedding"] = keras.saving.serialize_keras_object(self.embedding)
-        return config
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        return from_nested_config(cls, config, "embedding", custom_objects)

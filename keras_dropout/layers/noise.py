@@ -6,9 +6,8 @@ Thin layers over `keras_dropout.functional.gaussian_dropout` and
 
 import keras
 
+from keras_dropout import functional
 from keras_dropout._base import NoiseShapeDropout
-from keras_dropout.functional import alpha_dropout
-from keras_dropout.functional import gaussian_dropout
 
 
 @keras.saving.register_keras_serializable(package="keras_dropout")
@@ -89,7 +88,9 @@ class GaussianDropout(NoiseShapeDropout):
         super().__init__(rate, noise_shape=noise_shape, seed=seed, mc=mc, **kwargs)
 
     def dropout(self, inputs, rate, seed):
-        return gaussian_dropout(inputs, rate, seed, noise_shape=self.noise_shape)
+        return functional.unchecked.gaussian_dropout(
+            inputs, rate, seed, noise_shape=self.noise_shape
+        )
 
 
 @keras.saving.register_keras_serializable(package="keras_dropout")
@@ -158,4 +159,6 @@ class AlphaDropout(NoiseShapeDropout):
     draws_per_row = True
 
     def dropout(self, inputs, rate, seed):
-        return alpha_dropout(inputs, rate, seed, noise_shape=self.noise_shape)
+        return functional.unchecked.alpha_dropout(
+            inputs, rate, seed, noise_shape=self.noise_shape
+        )

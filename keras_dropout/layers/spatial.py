@@ -48,7 +48,9 @@ class _SpatialDropout(FeatureMaps, BaseDropout):
         return (None, None) + ones
 
     def dropout(self, inputs, rate, seed):
-        return functional.dropout(inputs, rate, seed, noise_shape=self.noise_shape)
+        return functional.unchecked.dropout(
+            inputs, rate, seed, noise_shape=self.noise_shape
+        )
 
     def get_config(self):
         config = super().get_config()

@@ -1,7 +1,5 @@
 """Variational ("locked") dropout: one mask for every timestep."""
 
-import numbers
-
 import keras
 
 from keras_dropout import _validation
@@ -13,8 +11,7 @@ def _check_time_axis(time_axis, rank=None):
     """An int axis other than the batch axis 0; in range once `rank` is known."""
     if rank is None:
         expected = "an int axis of the inputs other than the batch axis 0"
-        bad = isinstance(time_axis, bool) or not isinstance(time_axis, numbers.Integral)
-        if bad or time_axis == 0:
+        if not _validation.is_int(time_axis) or time_axis == 0:
             raise _validation.invalid("time_axis", expected, time_axis)
         return int(time_axis)
     if not (-rank <= time_axis < rank) or time_axis % rank == 0:
@@ -136,7 +133,7 @@ class VariationalDropout(BaseDropout):
 
     def dropout(self, inputs, rate, seed):
         noise_shape = self._noise_shape(inputs.shape)
-        return functional.dropout(inputs, rate, seed, noise_shape=noise_shape)
+        return functional.unchecked.dropout(inputs, rate, seed, noise_shape=noise_shape)
 
     def get_config(self):
         config = super().get_config()

@@ -7,7 +7,7 @@ from keras_dropout import _compat
 from keras_dropout import _validation
 from keras_dropout import random as kd_random
 from keras_dropout._base import BaseDropout
-from keras_dropout._base import from_nested_config
+from keras_dropout._base import WrapperMixin
 
 # Keras's mixin for RNN cells with dropout (see `_compat`): `keras.layers.RNN`
 # calls its `get_dropout_mask` / `reset_dropout_mask` before and after its
@@ -60,7 +60,7 @@ def _check_rates(rate, count):
 
 
 @keras.saving.register_keras_serializable(package="keras_dropout")
-class ZoneoutCell(BaseDropout, _DropoutRNNCell):
+class ZoneoutCell(WrapperMixin, BaseDropout, _DropoutRNNCell):
     """Zoneout for any Keras RNN cell: state units keep their old value.
 
     At each training step, each unit of each state of the wrapped cell keeps
@@ -136,6 +136,8 @@ class ZoneoutCell(BaseDropout, _DropoutRNNCell):
           activations.
     """
 
+    wrapped_key = "cell"
+
     def __init__(self, cell, rate, seed=None, mc=False, **kwargs):
         cell = _check_cell(cell)
         count = len(_flat_state_size(cell))
@@ -200,8 +202,7 @@ class ZoneoutCell(BaseDropout, _DropoutRNNCell):
         ]
 
     def build(self, input_shape):
-        if not self.cell.built:
-            self.cell.build(input_shape)
+        self._build_wrapped(input_shape)
         self.built = True
 
     # Called by `keras.layers.RNN` before and after its loop.
@@ -279,12 +280,3 @@ class ZoneoutCell(BaseDropout, _DropoutRNNCell):
         if output_is_state:
             output = result[0]
         return output, (result if new_nested else result[0])
-
-    def get_config(self):
-        config = super().get_config()
-        config["cell"] = keras.saving.serialize_keras_object(self.cell)
-        return config
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        return from_nested_config(cls, config, "cell", custom_objects)
