@@ -18,6 +18,11 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[all]"
+	# keras-hub for tests/test_mc_keras.py, without its dependencies: they
+	# pull tensorflow-text and so full `tensorflow`, which would clash with
+	# tensorflow-cpu. What it imports for the backbones tested is below.
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt \
+		keras-hub regex tokenizers
 	touch $@
 
 docs: setup
@@ -50,7 +55,8 @@ TEST_JOBS ?= auto
 test: setup lint
 	@for backend in $(BACKENDS); do \
 		echo "=== pytest on $$backend ==="; \
-		KERAS_BACKEND=$$backend $(BIN)/python -m pytest -p no:cacheprovider \
+		KERAS_BACKEND=$$backend KERAS_DROPOUT_REQUIRE_HUB=1 \
+			$(BIN)/python -m pytest -p no:cacheprovider \
 			-n $(TEST_JOBS) --dist loadgroup || exit 1; \
 	done
 

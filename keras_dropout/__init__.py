@@ -34,6 +34,7 @@ from keras_dropout.layers.zoneout import ZoneoutCell as ZoneoutCell
 from keras_dropout.models import MCPrediction as MCPrediction
 from keras_dropout.models import convert as convert
 from keras_dropout.models import mc_predict as mc_predict
+from keras_dropout.models import revert as revert
 
 __version__ = "0.1.0"
 
@@ -67,6 +68,7 @@ __all__ = [
     "mc_dropout",
     "mc_predict",
     "random",
+    "revert",
     "schedules",
     "uncertainty",
 ]

@@ -20,6 +20,7 @@ state: its shape checks (`_check_input_shape`) run in `build`,
 `compute_output_shape` and every call instead.
 """
 
+import inspect
 import weakref
 
 import keras
@@ -54,7 +55,7 @@ def _sync_mc_flags():
 
 
 class mc_dropout:  # noqa: N801 - used like a function: `with mc_dropout():`
-    """A scope in which every keras_dropout layer is stochastic at inference.
+    """A scope in which dropout is stochastic at inference (MC dropout).
 
     Inside `with keras_dropout.mc_dropout():`, calls made in inference mode
     (`model.predict`, `model(x)`, `model(x, training=False)`) apply each pack
@@ -62,12 +63,45 @@ class mc_dropout:  # noqa: N801 - used like a function: `with mc_dropout():`
     MC-dropout posterior. Every other layer, `BatchNormalization` included,
     keeps its inference behaviour. Outside the scope nothing changes.
 
-    The scope works on functions that were compiled before it was entered:
-    each layer reads the switch from a state variable, not from Python.
-    It is process-wide (not per thread). Scopes nest;
-    `mc_dropout(enabled=False)` switches MC mode off inside an enabling one.
+    Without `model`, the scope reaches every keras_dropout layer of the
+    process and works on functions that were compiled before it was
+    entered: each layer reads the switch from a state variable, not from
+    Python. It is process-wide (not per thread).
+
+    With `model` (`mc_dropout(model)`), it *also* reaches Keras's own
+    stochastic layers inside that model, however deeply nested (Sequential,
+    functional, subclassed, loaded from a `.keras` file), each with a
+    non-zero rate:
+
+    * `keras.layers.Dropout`, `SpatialDropout1D`/`2D`/`3D`,
+      `GaussianDropout` and `AlphaDropout`;
+    * the attention dropout of `keras.layers.MultiHeadAttention` (its inner
+      `Dropout`; the layer must have been built, i.e. called once);
+    * `SimpleRNN`, `LSTM`, `GRU` (also inside `Bidirectional`), `ConvLSTM*`
+      and `keras.layers.RNN` over Keras cells, with `dropout` or
+      `recurrent_dropout` above 0.
+
+    Each such layer runs its call with `training=True` (they have no other
+    training-dependent behaviour); the scope restores them on exit, also
+    when an exception leaves it. `GaussianNoise`, preprocessing and
+    augmentation layers and every other layer keep their inference
+    behaviour. As Python-level behaviour changed, the compiled `predict`
+    and `evaluate` functions of `model` (and of the models nested in it) are
+    reset on entry and exit, so `model.predict` follows the scope. A
+    function *you* compiled (`tf.function`, `jax.jit`, `torch.compile` of
+    `model.__call__`) before entering keeps what it traced: call it from
+    inside the scope only if it was made there. Pass the model whose
+    `predict` you call: an enclosing model's compiled functions are not
+    reset.
+
+    Scopes nest and restore the enclosing state on exit.
+    `mc_dropout(enabled=False)` switches the pack layers off inside an
+    enabling scope; `mc_dropout(model, enabled=False)` also switches off
+    that model's Keras layers that an enclosing scope switched on.
 
     Args:
+        model: optional `keras.Model` or `keras.layers.Layer` whose Keras
+            dropout layers the scope reaches too (see above).
         enabled: whether the scope turns MC mode on (default) or off.
 
     Examples:
@@ -81,12 +115,42 @@ class mc_dropout:  # noqa: N801 - used like a function: `with mc_dropout():`
         ...     samples = [model.predict(x, verbose=0) for _ in range(20)]
         >>> bool(np.std(samples) > 0)
         True
+
+        A model made of Keras's own layers only: pass it to the scope.
+
+        >>> plain = keras.Sequential([keras.Input((4,)),
+        ...                           keras.layers.Dropout(0.5, seed=1)])
+        >>> with keras_dropout.mc_dropout(plain):
+        ...     samples = [plain.predict(x, verbose=0) for _ in range(20)]
+        >>> sorted({float(v) for v in np.ravel(samples)})
+        [0.0, 2.0]
+        >>> bool(np.all(plain.predict(x, verbose=0) == 1.0))  # restored
+        True
     """
 
-    def __init__(self, enabled=True):
+    def __init__(self, model=None, *, enabled=True):
+        if model is not None and not isinstance(model, keras.layers.Layer):
+            raise _validation.invalid(
+                "model",
+                "None, a keras.Model or a keras.layers.Layer",
+                type(model).__name__,
+            )
+        self.model = model
         self.enabled = _validation.check_bool(enabled, "enabled")
+        # One list of (layer, previous `call` entry) per open use of `self`.
+        self._shadowed = []
 
     def __enter__(self):
+        shadowed = []
+        try:
+            if self.model is not None:
+                _shadow_calls(mc_layers(self.model), self.enabled, shadowed)
+        except BaseException:
+            _unshadow_calls(shadowed)
+            raise
+        self._shadowed.append(shadowed)
+        if shadowed:
+            _reset_compiled_functions(self.model)
         _MC_SCOPES.append(self.enabled)
         _sync_mc_flags()
         return self
@@ -94,7 +158,136 @@ class mc_dropout:  # noqa: N801 - used like a function: `with mc_dropout():`
     def __exit__(self, *exc_info):
         _MC_SCOPES.pop()
         _sync_mc_flags()
+        shadowed = self._shadowed.pop()
+        changed = bool(shadowed)
+        _unshadow_calls(shadowed)
+        if changed:
+            _reset_compiled_functions(self.model)
         return False
+
+
+# Keras's own layers `mc_dropout(model)` makes stochastic at inference.
+def _keras_dropout_classes():
+    kl = keras.layers
+    # SpatialDropout1D/2D/3D derive from Dropout.
+    return (kl.Dropout, kl.GaussianDropout, kl.AlphaDropout)
+
+
+def _rnn_cells(layer):
+    """The Keras cells of an RNN layer (stacked ones flattened), or `[]`."""
+    cell = getattr(layer, "cell", None)
+    cells = getattr(cell, "cells", None)
+    return list(cells) if isinstance(cells, (list, tuple)) else [cell]
+
+
+def _nonzero(value):
+    try:
+        return float(value or 0.0) > 0.0
+    except (TypeError, ValueError):
+        return False
+
+
+def is_keras_mc_layer(layer):
+    """Whether `mc_dropout(model)` makes `layer` (a Keras layer) stochastic.
+
+    True for Keras's dropout layers with a non-zero rate (the inner
+    `Dropout` of `MultiHeadAttention` included) and for Keras RNN layers
+    with a Keras cell whose `dropout` or `recurrent_dropout` is non-zero
+    (unless `_compat.can_keep_call_context()` is False). Never for a
+    keras_dropout layer (those follow the scope through their MC variable).
+    """
+    if isinstance(layer, BaseDropout):
+        return False
+    if isinstance(layer, _keras_dropout_classes()):
+        return _nonzero(getattr(layer, "rate", 0.0))
+    if isinstance(layer, keras.layers.RNN) and _compat.can_keep_call_context():
+        cell_class = _compat.dropout_rnn_cell_class()
+        return any(
+            isinstance(cell, cell_class)
+            and not isinstance(cell, BaseDropout)
+            and (
+                _nonzero(getattr(cell, "dropout", 0.0))
+                or _nonzero(getattr(cell, "recurrent_dropout", 0.0))
+            )
+            for cell in _rnn_cells(layer)
+        )
+    return False
+
+
+def mc_layers(model):
+    """The Keras layers of `model` that `mc_dropout(model)` reaches, in order.
+
+    `model` itself included when it is one; each layer once. See
+    `is_keras_mc_layer`.
+    """
+    return [la for la in _compat.sublayers(model) if is_keras_mc_layer(la)]
+
+
+def _forward(layer, original, training):
+    """`original` (a layer's `call`) with `training=True` forced, if asked.
+
+    Marked with the call it wraps, so that nested scopes find the
+    original one.
+    """
+    try:
+        names = list(inspect.signature(original).parameters)
+    except (TypeError, ValueError):  # pragma: no cover - builtins only
+        names = []
+    position = names.index("training") if "training" in names else None
+
+    def call(*args, **kwargs):
+        if not training:
+            return original(*args, **kwargs)
+        if position is not None and len(args) > position:
+            args = args[:position] + (True,) + args[position + 1 :]
+        else:
+            kwargs["training"] = True
+        # Sub-layers called with `training=True` (an RNN's cell) write it
+        # into Keras's call context: put the caller's value back after.
+        with _compat.kept_call_context():
+            return original(*args, **kwargs)
+
+    call._keras_dropout_original = original
+    return call
+
+
+_MISSING = object()
+
+
+def _shadow_calls(layers, enabled, shadowed):
+    """Shadows each layer's `call` with one that forces `training=enabled`.
+
+    Records `(layer, previous instance entry)` in `shadowed`, for
+    `_unshadow_calls`. With `enabled=False`, only layers an enclosing
+    scope switched on are touched.
+    """
+    for layer in layers:
+        previous = layer.__dict__.get("call", _MISSING)
+        original = getattr(previous, "_keras_dropout_original", None)
+        if original is None:
+            if not enabled:
+                continue  # never switched on: nothing to switch off
+            original = layer.call
+        # Straight into the instance dict: no Keras or PyTorch attribute
+        # tracking sees a function, and nothing reaches the saved config.
+        layer.__dict__["call"] = _forward(layer, original, enabled)
+        shadowed.append((layer, previous))
+
+
+def _unshadow_calls(shadowed):
+    for layer, previous in reversed(shadowed):
+        if previous is _MISSING:
+            layer.__dict__.pop("call", None)
+        else:
+            layer.__dict__["call"] = previous
+    shadowed.clear()
+
+
+def _reset_compiled_functions(model):
+    """Drops the compiled predict/evaluate functions of `model`'s models."""
+    for layer in _compat.sublayers(model):
+        if isinstance(layer, keras.Model):
+            _compat.reset_compiled_inference(layer)
 
 
 def _concrete_bool(value):

@@ -8,6 +8,9 @@ the internal, the pack degrades to the fallback (never an import error).
 assumes, so a change fails there loudly instead of degrading silently.
 """
 
+import contextlib
+import sys
+
 import keras
 
 
@@ -184,3 +187,222 @@ def in_tf_xla_graph(tensor):
         return False
     except Exception:  # pragma: no cover - depends on TensorFlow internals
         return True
+
+
+# ---------------------------------------------------------------------------
+# Walking a model's layers and resetting its compiled functions: used by
+# `mc_dropout(model)`, `mc_predict` and `convert`/`revert` (issue #18).
+# ---------------------------------------------------------------------------
+
+
+def sublayers(layer):
+    """`layer` and every layer nested in it, each once, parents first.
+
+    Uses `Layer._flatten_layers` (Keras >= 3.0), which walks the tracked
+    sub-layers of every layer (`_layers`): those of functional graphs,
+    of `Sequential`, of subclassed models and of Keras's own composite
+    layers (`MultiHeadAttention`'s inner `Dropout`, `Bidirectional`'s
+    RNNs, an RNN's cell). Fallback (Keras renames or changes it):
+    `walk_sublayers`, a walk over the layers held in attributes, lists,
+    tuples and dicts, which finds the same layers through public Python.
+    """
+    flatten = getattr(layer, "_flatten_layers", None)
+    if callable(flatten):
+        try:
+            found = list(flatten(include_self=True, recursive=True))
+        except TypeError:  # pragma: no cover - depends on Keras internals
+            found = None
+        if found and found[0] is layer:
+            return found
+    return walk_sublayers(layer)  # pragma: no cover - depends on Keras
+
+
+def layers_in(value, depth=0):
+    """The layers held in `value`: a layer, or containers of layers."""
+    if isinstance(value, keras.layers.Layer):
+        return [value]
+    if depth > 3:
+        return []
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [la for v in value for la in layers_in(v, depth + 1)]
+    return []
+
+
+def walk_sublayers(layer):
+    """`sublayers` through public Python only: attributes, lists, dicts.
+
+    The fallback of `sublayers`; tests/test_compat.py checks that both
+    find the same layers.
+    """
+    found, seen, queue = [], set(), [layer]
+    while queue:
+        current = queue.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        found.append(current)
+        children = []
+        for value in layer_attributes(current).values():
+            children.extend(layers_in(value))
+        queue[:0] = children  # depth first, as `_flatten_layers`
+    return found
+
+
+def reset_compiled_inference(model):
+    """Makes `model` recompile its predict and evaluate functions.
+
+    Keras's trainers keep their compiled step functions in
+    `model.predict_function` and `model.test_function` and rebuild one
+    when it is `None` (`make_predict_function(force=False)`); a traced
+    step keeps the Python-level behaviour it saw, which `mc_dropout(model)`
+    changes. Fallback (Keras renames the attributes): nothing is reset,
+    and a function compiled before the scope keeps its old behaviour;
+    tests/test_compat.py notices.
+    """
+    for name in ("predict_function", "test_function"):
+        if getattr(model, name, None) is not None:
+            setattr(model, name, None)
+
+
+def _call_context_state():
+    """Keras's global-state module, or `None` if it cannot be found."""
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:  # pragma: no cover - depends on Keras internals
+        return None
+    if not callable(getattr(global_state, "get_global_attribute", None)):
+        return None  # pragma: no cover - depends on Keras internals
+    return global_state
+
+
+def can_keep_call_context():
+    """Whether `kept_call_context` can do its job with this Keras."""
+    return _call_context_state() is not None
+
+
+@contextlib.contextmanager
+def kept_call_context():
+    """Restores the `training` value of Keras's layer call context on exit.
+
+    Keras resolves a layer's `training` argument from the call context of
+    the outermost layer call (`current_call_ctx` in its global state), and
+    each nested `Layer.__call__` writes the value it resolved back into it.
+    When `mc_dropout(model)` runs an RNN with `training=True`, the RNN calls
+    its cell with `training=True`, which would leak into every layer the
+    model calls afterwards (`BatchNormalization` would then train). This
+    puts the outer value back. Fallback (`can_keep_call_context()` is False
+    when Keras moves its global state): `mc_dropout(model)` leaves RNN
+    layers alone (the Dropout-like layers need no guard: they call no
+    sub-layer).
+    """
+    state = _call_context_state()
+    context = None if state is None else state.get_global_attribute("current_call_ctx")
+    getter = getattr(context, "get_value", None)
+    before = getter("training") if callable(getter) else None
+    try:
+        yield
+    finally:
+        if callable(getter):
+            context.set_value("training", before)
+
+
+def layer_attributes(layer):
+    """The instance attributes of `layer`, by name.
+
+    `vars(layer)`, plus, on PyTorch, the sub-modules that
+    `torch.nn.Module.__setattr__` keeps in `_modules` instead of the
+    instance dict (Keras layers are torch modules there). Fallback
+    (`_modules` missing): `vars(layer)` only.
+    """
+    found = dict(vars(layer))
+    modules = found.pop("_modules", None)
+    if isinstance(modules, dict):
+        for name, value in modules.items():
+            found.setdefault(name, value)
+    return found
+
+
+def replace_sublayers(parent, replacements):
+    """Makes `parent` track `replacements[id(old)]` in place of each `old`.
+
+    A Keras layer lists its sub-layers in `_layers` through its attribute
+    tracker (`Layer._tracker`), which refuses new state once the layer is
+    built. `Tracker.replace_tracked_value` (Keras >= 3.0) swaps one tracked
+    layer for another at the same position, so assigning the new one to
+    the attribute afterwards adds nothing and `model.layers`, `variables`
+    and saving see the new layer where the old one was. Fallback (Keras
+    changes the tracker): the old layer leaves `_layers` and the new one is
+    appended with the tracker unlocked, or, failing that, nothing is done
+    and assigning the attribute raises Keras's own error.
+    """
+    tracker = getattr(parent, "_tracker", None)
+    tracked = getattr(parent, "_layers", None)
+    if tracker is None or not isinstance(tracked, list):
+        return  # pragma: no cover - depends on Keras internals
+    for old in [la for la in tracked if id(la) in replacements]:
+        new = replacements[id(old)]
+        replace = getattr(tracker, "replace_tracked_value", None)
+        if callable(replace):
+            replace("layers", old, new)
+            continue
+        try:  # pragma: no cover - depends on Keras internals
+            locked = tracker.locked
+            tracker.unlock()
+            tracker.untrack(old)
+            tracker.track(new)
+            if locked:
+                tracker.lock()
+        except AttributeError:  # pragma: no cover - depends on Keras internals
+            return
+
+
+def reset_compiled_training(model):
+    """Makes `model` recompile its train function (`model.train_function`).
+
+    As `reset_compiled_inference`, for `fit` after layers were swapped.
+    """
+    if getattr(model, "train_function", None) is not None:
+        model.train_function = None
+
+
+def refresh_torch_params(model):
+    """Re-registers the PyTorch parameters of `model` and its layers.
+
+    On PyTorch, a Keras layer registers its variables (those of its
+    sub-layers included) as module parameters once (`_track_variables`,
+    kept in `_torch_params`); after sub-layers were swapped that list is
+    stale. Rebuilds it where it was built. Fallback (Keras renames them):
+    nothing; `model.parameters()` then lists the old layers' seed states
+    (which Keras's trainers do not read).
+    """
+    if keras.backend.backend() != "torch":
+        return
+    for layer in sublayers(model):
+        track = getattr(layer, "_track_variables", None)
+        if callable(track) and "_torch_params" in layer_attributes(layer):
+            track()
+
+
+@contextlib.contextmanager
+def torch_global_rng_seeded(seed):
+    """On PyTorch, seeds torch's global generator, restoring it on exit.
+
+    Keras's PyTorch `dropout` ignores the seed generator of a layer made
+    without a seed (`SeedGenerator(None)`) and draws from torch's global
+    generator instead (its "unseeded fast path"), so `mc_predict(seed=)`
+    only reproduces such Keras layers if that generator is seeded too.
+    `torch.random.fork_rng` saves and restores its state (CPU and CUDA).
+    torch is taken from `sys.modules`: on the PyTorch backend Keras has
+    imported it already, and the package imports no backend itself.
+    Elsewhere, or with `seed=None`: nothing. Fallback (Keras seeds that
+    path from the generator one day): seeding is harmless.
+    """
+    torch = sys.modules.get("torch")
+    if seed is None or torch is None or keras.backend.backend() != "torch":
+        yield
+        return
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        yield

@@ -3,8 +3,8 @@
 `mc_predict` samples a model's MC-dropout predictive distribution batch by
 batch and returns its mean and standard deviation; `convert` swaps the
 dropout layers of a Keras model for the pack's equivalents, so that
-`mc_dropout()`, `mc_predict` and `RateScheduler` work on it; `pack_layers`
-lists a model's keras_dropout layers.
+`mc_dropout()`, `mc_predict` and `RateScheduler` work on it, and `revert`
+undoes that; `pack_layers` lists a model's keras_dropout layers.
 """
 
 import numbers
@@ -12,9 +12,11 @@ import numbers
 import keras
 import numpy as np
 
+from keras_dropout import _compat
 from keras_dropout import _validation
 from keras_dropout._base import live_layers
 from keras_dropout._base import mc_dropout
+from keras_dropout._base import mc_layers
 from keras_dropout.layers.dropout import Dropout
 from keras_dropout.layers.noise import AlphaDropout
 from keras_dropout.layers.noise import GaussianDropout
@@ -134,15 +136,26 @@ def _single_output(outputs):
     return np.asarray(outputs)
 
 
+def _seed_generators(layer):
+    """The seed generators a stochastic layer draws its noise from."""
+    if isinstance(layer, keras.layers.RNN):  # Keras's: its cells draw
+        cells = getattr(layer.cell, "cells", [layer.cell])
+        found = [getattr(cell, "seed_generator", None) for cell in cells]
+    else:
+        found = [getattr(layer, "seed_generator", None)]
+    return [g for g in found if isinstance(g, keras.random.SeedGenerator)]
+
+
 def _reseed(layers, seed):
-    """Give each layer's seed generator a distinct state derived from `seed`.
+    """Give each layer's seed generators distinct states derived from `seed`.
 
     Returns the old states, for `_restore`.
     """
-    words = np.random.SeedSequence(seed).generate_state(max(len(layers), 1))
+    generators = [g for layer in layers for g in _seed_generators(layer)]
+    words = np.random.SeedSequence(seed).generate_state(max(len(generators), 1))
     old = []
-    for layer, word in zip(layers, words, strict=False):
-        state = layer.seed_generator.state
+    for generator, word in zip(generators, words, strict=False):
+        state = generator.state
         before = _as_numpy(state.value)
         old.append((state, before))
         state.assign(np.asarray([int(word) % 2**31, 0], dtype=before.dtype))
@@ -166,10 +179,14 @@ def mc_predict(
 ):
     """Monte Carlo (MC) dropout predictions: mean and spread over samples.
 
-    Runs `model` on `x` `samples` times inside `keras_dropout.mc_dropout()`,
-    so every keras_dropout layer draws a fresh mask on each pass while every
-    other layer (`BatchNormalization` included) stays in inference mode and
-    no state is updated. It works batch by batch and keeps running moments
+    Runs `model` on `x` `samples` times inside
+    `keras_dropout.mc_dropout(model)`, so every keras_dropout layer and
+    every Keras dropout layer of the model (`keras.layers.Dropout` and its
+    relatives, `MultiHeadAttention`'s attention dropout, RNN `dropout` and
+    `recurrent_dropout`: see `mc_dropout`) draws a fresh mask on each pass,
+    while every other layer (`BatchNormalization` included) stays in
+    inference mode and no state is updated. A plain Keras model therefore
+    needs no `convert` first. It works batch by batch and keeps running moments
     (Welford's algorithm), so memory holds one batch times `samples`
     predictions, not all of them, unless `return_samples=True`.
 
@@ -178,25 +195,28 @@ def mc_predict(
     * `"loop"`: `samples` compiled predict calls per batch.
     * `"vectorized"`: one call per batch on the batch repeated `samples`
       times along axis 0; each row draws its own mask. Only valid when every
-      pack layer draws per-row masks (not `DropConnect`,
-      `EmbeddingDropout`, or a `noise_shape` whose first entry is 1).
+      stochastic layer draws per-row masks (not `DropConnect`,
+      `EmbeddingDropout`, a `noise_shape` whose first entry is 1, or a
+      stateful Keras RNN).
 
     `"auto"` (default) vectorizes when that is valid and the repeated batch
     has at most 16384 rows, and loops otherwise.
 
-    Models without keras_dropout layers are deterministic here (their std
-    is exactly zero); convert Keras dropout layers first with
-    `keras_dropout.convert(model)`.
+    A model with no dropout at all (no keras_dropout layer and no Keras
+    dropout layer with a non-zero rate) is refused: its samples would all be
+    equal.
 
     Args:
-        model: a Keras model with a single output.
+        model: a Keras model with a single output, with at least one
+            keras_dropout layer or Keras dropout layer (rate above 0).
         x: input array, or a structure of arrays as `model.predict` takes,
             all with the same number of rows.
         samples: positive int, the number of stochastic passes.
         batch_size: positive int or `None` (32): rows of `x` per batch.
         seed: optional int. With a seed, the same model and inputs give the
-            same result: each pack layer's seed generator is reseeded with a
-            distinct value derived from `seed`, and restored afterwards.
+            same result: the seed generator of each stochastic layer (pack
+            and Keras ones) is reseeded with a distinct value derived from
+            `seed`, and restored afterwards.
         return_samples: bool; also return every sample, shape
             `(samples, N, ...)`.
         verbose: `"auto"` (same as 1), 0 (silent), 1 (progress bar) or 2
@@ -221,6 +241,15 @@ def mc_predict(
         >>> bool(np.array_equal(result.mean, again.mean))
         True
 
+        Keras's own dropout layers are sampled too:
+
+        >>> plain = keras.Sequential([
+        ...     keras.Input((4,)), keras.layers.Dense(8),
+        ...     keras.layers.Dropout(0.5), keras.layers.Dense(1)])
+        >>> spread = keras_dropout.mc_predict(plain, x, samples=20, verbose=0).std
+        >>> bool(np.all(spread > 0))
+        True
+
     Reference:
         - [Gal & Ghahramani, 2016](https://arxiv.org/abs/1506.02142):
           Dropout as a Bayesian approximation.
@@ -241,13 +270,22 @@ def mc_predict(
 
     x = keras.tree.map_structure(_as_numpy, x)
     rows = _num_rows(x)
-    layers = pack_layers(model)
+    layers = pack_layers(model) + mc_layers(model)
+    if not layers:
+        raise _validation.invalid(
+            "model",
+            "a model with at least one dropout layer: a keras_dropout layer, "
+            "or a Keras Dropout, SpatialDropout, GaussianDropout, "
+            "AlphaDropout, MultiHeadAttention or RNN layer with a rate above 0",
+            f"<{type(model).__name__} name={model.name!r}>",
+            "Without one every sample is the same prediction",
+        )
     per_row = all(_draws_per_row(layer) for layer in layers)
     if strategy == "vectorized" and not per_row:
         shared = [layer.name for layer in layers if not _draws_per_row(layer)]
         raise ValueError(
             'Invalid value received for argument `strategy`. "vectorized" '
-            "needs every keras_dropout layer to draw one mask per row; "
+            "needs every stochastic layer to draw one mask per row; "
             f"{shared} share theirs across the batch. Use "
             f'strategy="loop" or "auto". Received: strategy={strategy!r}'
         )
@@ -261,7 +299,7 @@ def mc_predict(
     means, stds, kept = [], [], []
     old_states = _reseed(layers, seed) if seed is not None else []
     try:
-        with mc_dropout():
+        with _compat.torch_global_rng_seeded(seed), mc_dropout(model):
             for step in range(steps):
                 start, stop = step * batch_size, min((step + 1) * batch_size, rows)
                 part = slice(start, stop)
@@ -292,10 +330,22 @@ def mc_predict(
 def _draws_per_row(layer):
     """Whether `layer` draws independently for each row of the batch.
 
-    The layer's class says so (`draws_per_row`, see `BaseDropout`); a
-    `noise_shape` that shares the mask over the batch axis overrides it.
+    A pack layer's class says so (`draws_per_row`, see `BaseDropout`).
+    Keras's dropout layers draw per row (per unit, or per sample and
+    channel for the spatial ones), and so do its RNNs (one input and one
+    recurrent mask per sequence, `ones_like` of a step's batch) unless they
+    are stateful (their batch size is fixed). For all, a `noise_shape` that
+    shares the mask over the batch axis overrides it.
     """
-    if not getattr(layer, "draws_per_row", False):
+    if isinstance(layer, keras.layers.RNN):
+        return not getattr(layer, "stateful", False)
+    keras_classes = (
+        keras.layers.Dropout,
+        keras.layers.GaussianDropout,
+        keras.layers.AlphaDropout,
+    )
+    keras_layer = isinstance(layer, keras_classes)
+    if not keras_layer and not getattr(layer, "draws_per_row", False):
         return False
     noise_shape = getattr(layer, "noise_shape", None)
     return noise_shape is None or noise_shape[0] is None
@@ -363,31 +413,262 @@ def _is_functional(model):
     )
 
 
-def convert(model, mapping=None):
-    """A copy of a Keras model with its dropout layers swapped for the pack's.
+def _revert_mapping():
+    kl = keras.layers
+
+    def common(layer):
+        if layer.mc:
+            raise _no_keras_equivalent(layer, "mc=True")
+        return {"seed": layer.seed, "name": layer.name, "dtype": layer.dtype_policy}
+
+    def dropout(layer):
+        if layer.scaling != "inverted":
+            raise _no_keras_equivalent(layer, f"scaling={layer.scaling!r}")
+        return kl.Dropout(layer.rate, noise_shape=layer.noise_shape, **common(layer))
+
+    def gaussian(layer):
+        if layer.noise_shape is not None:
+            raise _no_keras_equivalent(layer, f"noise_shape={layer.noise_shape}")
+        return kl.GaussianDropout(layer.rate, **common(layer))
+
+    def spatial_1d(layer):
+        if layer.data_format != "channels_last":
+            raise _no_keras_equivalent(layer, f"data_format={layer.data_format!r}")
+        return kl.SpatialDropout1D(layer.rate, **common(layer))
+
+    return {
+        Dropout: dropout,
+        GaussianDropout: gaussian,
+        AlphaDropout: lambda layer: kl.AlphaDropout(
+            layer.rate, noise_shape=layer.noise_shape, **common(layer)
+        ),
+        SpatialDropout1D: spatial_1d,
+        SpatialDropout2D: lambda layer: kl.SpatialDropout2D(
+            layer.rate, data_format=layer.data_format, **common(layer)
+        ),
+        SpatialDropout3D: lambda layer: kl.SpatialDropout3D(
+            layer.rate, data_format=layer.data_format, **common(layer)
+        ),
+    }
+
+
+def _no_keras_equivalent(layer, setting):
+    return ValueError(
+        "Invalid value received for argument `model`. Expected keras_dropout "
+        "layers that have a keras.layers equivalent. Received: layer "
+        f"{layer.name!r} ({type(layer).__name__}) with {setting}, which "
+        "keras.layers cannot express. Change that layer first, or keep the "
+        "converted model."
+    )
+
+
+def _check_model(model, in_place):
+    if not isinstance(model, keras.Model):
+        raise _validation.invalid("model", "a keras.Model", type(model).__name__)
+    in_place = _validation.check_bool(in_place, "in_place")
+    if not in_place and not _is_functional(model):
+        raise ValueError(
+            "Invalid value received for argument `model`. Expected a "
+            "Sequential or functional Keras model: a subclassed model has no "
+            "layer graph that can be copied. Pass `in_place=True` to change "
+            "the model itself. Received: "
+            f"model=<{type(model).__name__} name={model.name!r}>"
+        )
+    return in_place
+
+
+def _replace_in(value, memo):
+    """`value` with the layers in `memo` (id -> new layer) replaced.
+
+    Lists and dicts are changed in place (Keras's tracked ones included);
+    tuples are rebuilt. Returns `(value, changed)`.
+    """
+    if isinstance(value, keras.layers.Layer):
+        new = memo.get(id(value))
+        return (value, False) if new is None else (new, True)
+    if isinstance(value, list):
+        changed = False
+        for i, item in enumerate(value):
+            new, hit = _replace_in(item, memo)
+            if hit:
+                if new is not item:
+                    value[i] = new
+                changed = True
+        return value, changed
+    if isinstance(value, dict):
+        changed = False
+        for key, item in list(value.items()):
+            new, hit = _replace_in(item, memo)
+            if hit:
+                if new is not item:
+                    value[key] = new
+                changed = True
+        return value, changed
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        items = [_replace_in(item, memo) for item in value]
+        if any(hit for _, hit in items):
+            return type(value)(new for new, _ in items), True
+    return value, False
+
+
+def _swap_in_place(model, table):
+    """Replaces every layer of `model` whose exact class is in `table`.
+
+    The layers held by attributes, lists, tuples and dicts of their parents
+    (subclassed models and layers, Keras's composite layers) and those of a
+    `Sequential` are replaced; a layer that is a node of a functional graph
+    cannot be, and is refused before anything changes. Returns the number
+    of layers replaced.
+    """
+    parents = _compat.sublayers(model)
+    found, graph_nodes = {}, []
+    for parent in parents:
+        if isinstance(parent, keras.Sequential):
+            children = list(parent.layers)
+        elif _is_functional(parent):
+            graph_nodes += [la for la in parent.layers if type(la) in table]
+            continue
+        else:
+            children = [
+                la
+                for value in _compat.layer_attributes(parent).values()
+                if value is not getattr(parent, "_layers", None)
+                for la in _compat.layers_in(value)
+            ]
+        for child in children:
+            if type(child) in table:
+                found[id(child)] = child
+    if graph_nodes:
+        raise ValueError(
+            "Invalid value received for argument `in_place`. A layer that is "
+            "a node of a functional model's graph cannot be replaced in "
+            "place: "
+            f"{sorted({la.name for la in graph_nodes})}. Use "
+            "`in_place=False` (the default), which returns a converted copy. "
+            "Received: in_place=True"
+        )
+    memo = {key: table[type(old)](old) for key, old in found.items()}
+    if not memo:
+        return 0
+    for parent in parents:
+        if isinstance(parent, keras.Sequential):
+            _replace_in_sequential(parent, memo)
+            continue
+        if _is_functional(parent):
+            continue
+        # The parent tracks the new layers in the old ones' places first, so
+        # that assigning them adds no state to a built (locked) layer.
+        _compat.replace_sublayers(parent, memo)
+        for name, value in _compat.layer_attributes(parent).items():
+            if value is getattr(parent, "_layers", None):
+                continue
+            new, hit = _replace_in(value, memo)
+            if hit and new is not value:
+                setattr(parent, name, new)
+    for parent in parents:
+        if isinstance(parent, keras.Model):
+            _compat.reset_compiled_inference(parent)
+            _compat.reset_compiled_training(parent)
+    _compat.refresh_torch_params(model)
+    return len(memo)
+
+
+def _replace_in_sequential(model, memo):
+    """Swaps layers of a Sequential through its public `pop` and `add`."""
+    layers = list(model.layers)
+    hits = [i for i, la in enumerate(layers) if id(la) in memo]
+    if not hits:
+        return
+    tail = layers[hits[0] :]
+    for _ in tail:
+        model.pop(rebuild=False)
+    for i, layer in enumerate(tail):
+        model.add(memo.get(id(layer), layer), rebuild=i == len(tail) - 1)
+
+
+def _mapping_table(default, mapping):
+    table = default
+    if mapping is not None:
+        if not isinstance(mapping, dict) or not all(
+            isinstance(k, type) and callable(v) for k, v in mapping.items()
+        ):
+            raise _validation.invalid(
+                "mapping",
+                "None or a dict from a layer class to a function `f(layer) -> layer`",
+                mapping,
+            )
+        table.update(mapping)
+    return table
+
+
+def _convert_with(model, table, in_place):
+    if in_place:
+        _swap_in_place(model, table)
+        return model
+
+    def clone_function(layer):
+        build = table.get(type(layer))
+        if build is not None:
+            return build(layer)
+        return layer.__class__.from_config(layer.get_config())
+
+    converted = keras.models.clone_model(
+        model, clone_function=clone_function, recursive=True
+    )
+    converted.set_weights(model.get_weights())
+    # Layers held inside custom layers are no graph nodes: swap them in the
+    # copy (which nobody else holds yet).
+    _swap_in_place(converted, table)
+    return converted
+
+
+def convert(model, mapping=None, *, in_place=False):
+    """Swaps a Keras model's dropout layers for the pack's (a copy by default).
 
     Replaces `keras.layers.Dropout`, `SpatialDropout1D`/`2D`/`3D`,
-    `GaussianDropout` and `AlphaDropout` (in nested models too) by the
-    keras_dropout layer of the same name, with the same rate, seed,
-    `noise_shape`/`data_format`, name and dtype policy. Every other layer is
-    cloned and keeps its weights. The original model is not modified.
+    `GaussianDropout` and `AlphaDropout`, wherever they are nested (nested
+    models, subclassed layers and models, Keras's composite layers such as
+    `MultiHeadAttention`'s attention dropout), by the keras_dropout layer of
+    the same name, with the same rate, seed, `noise_shape`/`data_format`,
+    name and dtype policy. RNN `dropout`/`recurrent_dropout` have no pack
+    equivalent and stay; `mc_dropout(model)` reaches them.
 
-    The converted model computes the same training and inference
-    maths; on top, its dropout rates can change during training without
-    recompiling (`keras_dropout.callbacks.RateScheduler`), and
+    The converted model computes the same training and inference maths; on
+    top, its dropout rates can change during training without recompiling
+    (`keras_dropout.callbacks.RateScheduler`), and
     `keras_dropout.mc_dropout()` / `keras_dropout.mc_predict` make them
-    stochastic at inference.
+    stochastic at inference. `revert` undoes it.
+
+    Two modes:
+
+    * `in_place=False` (default): returns a converted copy of a Sequential
+      or functional model (`keras.models.clone_model`, then the layers
+      inside its custom layers); every other layer is cloned and keeps its
+      weights. The original model is not modified.
+    * `in_place=True`: changes `model` itself, subclassed ones included:
+      each parent layer's attribute (or list, tuple, dict entry) that holds
+      a Keras dropout layer now holds the pack layer, which the parent
+      tracks instead. A dropout layer that is a node of a functional graph
+      cannot be replaced in place (`ValueError` before anything changes:
+      use the copy). The pack layers bring new state variables (rate, MC
+      flag), so the model's compiled train, evaluate and predict functions
+      are reset and recompile at their next use; a function you compiled
+      yourself must be made again. Layers that a custom layer creates in
+      its `build` or from its config (`MultiHeadAttention`'s dropout, for
+      one) are Keras layers again when the model is loaded from a file;
+      graph nodes of a converted copy stay converted.
 
     Args:
-        model: a Sequential or functional `keras.Model`. Subclassed models
-            have no layer graph to rebuild: build them with pack layers
-            instead.
+        model: a `keras.Model`; Sequential or functional unless
+            `in_place=True`.
         mapping: optional dict from a Keras layer class to a function
             `f(layer) -> new layer`; it extends (and overrides) the default
             mapping. Layers are matched by exact class.
+        in_place: bool, see above.
 
     Returns:
-        A new, uncompiled model (compile it as the original was).
+        The converted model: a new, uncompiled one (compile it as the
+        original was), or `model` itself when `in_place=True`.
 
     Examples:
         >>> import numpy as np, keras, keras_dropout
@@ -402,37 +683,66 @@ def convert(model, mapping=None):
         >>> before, after = model.predict(x, verbose=0), converted.predict(x, verbose=0)
         >>> bool(np.allclose(before, after))
         True
-    """
-    if not isinstance(model, keras.Model):
-        raise _validation.invalid("model", "a keras.Model", type(model).__name__)
-    if not _is_functional(model):
-        raise ValueError(
-            "Invalid value received for argument `model`. Expected a "
-            "Sequential or functional Keras model: a subclassed model has no "
-            "layer graph that can be rebuilt. Create its dropout layers from "
-            "keras_dropout instead. Received: "
-            f"model=<{type(model).__name__} name={model.name!r}>"
-        )
-    table = _default_mapping()
-    if mapping is not None:
-        if not isinstance(mapping, dict) or not all(
-            isinstance(k, type) and callable(v) for k, v in mapping.items()
-        ):
-            raise _validation.invalid(
-                "mapping",
-                "None or a dict from a layer class to a function `f(layer) -> layer`",
-                mapping,
-            )
-        table.update(mapping)
 
-    def clone_function(layer):
+        A subclassed model, changed in place:
+
+        >>> class Net(keras.Model):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.dense = keras.layers.Dense(2)
+        ...         self.drop = keras.layers.Dropout(0.5)
+        ...     def call(self, x):
+        ...         return self.drop(self.dense(x))
+        >>> net = Net()
+        >>> _ = net(x)
+        >>> keras_dropout.convert(net, in_place=True) is net
+        True
+        >>> isinstance(net.drop, keras_dropout.Dropout)
+        True
+        >>> _ = keras_dropout.models.revert(net, in_place=True)
+        >>> type(net.drop) is keras.layers.Dropout
+        True
+    """
+    in_place = _check_model(model, in_place)
+    table = _mapping_table(_default_mapping(), mapping)
+    return _convert_with(model, table, in_place)
+
+
+def revert(model, *, in_place=False):
+    """Undoes `convert`: the pack's dropout layers become Keras's again.
+
+    Maps `keras_dropout.Dropout`, `SpatialDropout1D`/`2D`/`3D`,
+    `GaussianDropout` and `AlphaDropout` back to the `keras.layers` class
+    of the same name, with the same (current) rate, seed,
+    `noise_shape`/`data_format`, name and dtype policy, wherever they are
+    nested; other pack layers (DropBlock, DropConnect, ...) stay. A pack
+    layer that Keras cannot express (`mc=True`, `scaling="classic"`, a
+    `GaussianDropout` with a `noise_shape`, a channels-first
+    `SpatialDropout1D`) is refused with a `ValueError` naming it, before
+    anything changes. The modes are those of `convert`.
+
+    Args:
+        model: a `keras.Model`; Sequential or functional unless
+            `in_place=True`.
+        in_place: bool: change `model` itself (`True`) or return a copy.
+
+    Returns:
+        The reverted model (`model` itself when `in_place=True`).
+
+    Examples:
+        >>> import keras, keras_dropout
+        >>> model = keras.Sequential([keras.Input((4,)),
+        ...                           keras_dropout.Dropout(0.25, seed=3)])
+        >>> plain = keras_dropout.models.revert(model)
+        >>> layer = plain.layers[-1]
+        >>> type(layer) is keras.layers.Dropout, layer.rate, layer.seed
+        (True, 0.25, 3)
+    """
+    in_place = _check_model(model, in_place)
+    table = _revert_mapping()
+    # Refuse what Keras cannot express before changing anything.
+    for layer in _compat.sublayers(model):
         build = table.get(type(layer))
         if build is not None:
-            return build(layer)
-        return layer.__class__.from_config(layer.get_config())
-
-    converted = keras.models.clone_model(
-        model, clone_function=clone_function, recursive=True
-    )
-    converted.set_weights(model.get_weights())
-    return converted
+            build(layer)
+    return _convert_with(model, table, in_place)

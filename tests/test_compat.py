@@ -126,3 +126,113 @@ def test_in_tf_xla_graph_tells_xla_from_plain_graphs():
     tf.function(probe, jit_compile=True)(tf.ones(2))
     assert seen == {0: False, 1: True}
     assert _compat.in_tf_xla_graph(tf.ones(2)) is False
+
+
+# -- issue #18: walking models, call context, compiled functions, tracking ---
+
+
+def _composite_model():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4, 6))
+    h = keras.layers.MultiHeadAttention(2, 3, dropout=0.2)(inputs, inputs)
+    h = keras.layers.Bidirectional(keras.layers.LSTM(3, dropout=0.2))(h)
+    inner = keras.Sequential([keras.layers.Dense(3), keras.layers.Dropout(0.2)])
+    return keras.Model(inputs, inner(h))
+
+
+def test_sublayers_is_flatten_layers_and_the_fallback_finds_the_same():
+    model = _composite_model()
+    found = _compat.sublayers(model)
+    assert found == model._flatten_layers(include_self=True, recursive=True)
+    assert found[0] is model
+    mha = model.layers[1]
+    assert mha._dropout_layer in found  # a layer Keras's own layer holds
+    bidirectional = model.layers[2]
+    assert bidirectional.forward_layer.cell in found
+    # The fallback finds the same layers (plus, at most, the functional
+    # model a Sequential builds internally, which holds the same layers).
+    walked = {id(la): la for la in _compat.walk_sublayers(model)}
+    assert {id(la) for la in found} <= set(walked)
+    extra = [la for key, la in walked.items() if key not in {id(f) for f in found}]
+    assert all(isinstance(la, keras.Model) for la in extra)
+
+
+def test_kept_call_context_restores_training_written_by_nested_calls():
+    # Keras resolves `training` from the call context, which each nested
+    # `Layer.__call__` overwrites: an RNN forced to train would leak it.
+    assert _compat.can_keep_call_context()
+    seen = {}
+
+    class Probe(keras.layers.Layer):
+        def call(self, x, training=None):
+            cell = keras.layers.Dropout(0.5)
+            with _compat.kept_call_context():
+                cell(x, training=True)
+            return x
+
+    class Reader(keras.layers.Layer):
+        def call(self, x, training=None):
+            seen["training"] = training
+            return x
+
+    probe, reader = Probe(), Reader()
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, reader(probe(inputs)))
+    model(np.ones((2, 3), "float32"), training=False)
+    assert seen["training"] is False
+
+
+def test_reset_compiled_inference_makes_predict_recompile():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.predict(np.ones((2, 3), "float32"), verbose=0)
+    before = model.predict_function
+    assert before is not None and hasattr(model, "test_function")
+    _compat.reset_compiled_inference(model)
+    assert model.predict_function is None
+    model.predict(np.ones((2, 3), "float32"), verbose=0)
+    assert model.predict_function is not None and model.predict_function is not before
+    model.compile("sgd", "mse")
+    model.fit(np.ones((2, 3)), np.ones((2, 2)), verbose=0)
+    assert model.train_function is not None
+    _compat.reset_compiled_training(model)
+    assert model.train_function is None
+
+
+def test_replace_sublayers_keeps_the_tracked_position():
+    class Parent(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.first = keras.layers.Dense(2)
+            self.drop = keras.layers.Dropout(0.2)
+            self.last = keras.layers.Dense(2)
+
+        def call(self, x):
+            return self.last(self.drop(self.first(x)))
+
+    parent = Parent()
+    parent(np.ones((1, 3), "float32"))  # built: the tracker is locked
+    old, new = parent.drop, kd.Dropout(0.2)
+    position = parent._layers.index(old)
+    _compat.replace_sublayers(parent, {id(old): new})
+    parent.drop = new  # adds no state: already tracked
+    assert parent._layers[position] is new
+    assert old not in parent._layers
+    assert "drop" in _compat.layer_attributes(parent)
+    if BACKEND == "torch":
+        # Sub-layers live in torch's `_modules`, not the instance dict.
+        assert parent._modules["drop"] is new
+        _compat.refresh_torch_params(parent)
+        assert "_torch_params" in _compat.layer_attributes(parent)
+
+
+@pytest.mark.skipif(BACKEND != "torch", reason="a PyTorch helper")
+def test_unseeded_keras_dropout_draws_from_torch_global_generator():
+    # Keras's torch `dropout` skips the generator of an unseeded layer: only
+    # seeding torch's global generator makes its masks reproducible.
+    layer = keras.layers.Dropout(0.5)
+    x = np.ones((4, 64), "float32")
+    draws = []
+    for _ in range(2):
+        with _compat.torch_global_rng_seeded(7):
+            draws.append(numpy(layer(x, training=True)))
+    np.testing.assert_array_equal(draws[0], draws[1])

@@ -26,14 +26,11 @@ def _x(rows=20):
 
 
 @pytest.mark.parametrize("strategy", ["loop", "vectorized"])
-def test_model_without_pack_layers_has_zero_std(strategy):
+def test_model_without_dropout_is_refused(strategy):
+    # Issue #18: such a model used to give std 0 silently.
     model = _mlp(dropout=False)
-    x = _x()
-    result = mc_predict(model, x, samples=5, verbose=0, strategy=strategy)
-    assert np.all(result.std == 0.0)
-    np.testing.assert_allclose(
-        result.mean, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6
-    )
+    with pytest.raises(ValueError, match="`model`.*dropout"):
+        mc_predict(model, _x(), samples=5, verbose=0, strategy=strategy)
 
 
 @pytest.mark.parametrize("strategy", ["loop", "vectorized"])
