@@ -486,18 +486,10 @@ def _replace_in(value, memo):
     if isinstance(value, keras.layers.Layer):
         new = memo.get(id(value))
         return (value, False) if new is None else (new, True)
-    if isinstance(value, list):
+    if isinstance(value, (list, dict)):
         changed = False
-        for i, item in enumerate(value):
-            new, hit = _replace_in(item, memo)
-            if hit:
-                if new is not item:
-                    value[i] = new
-                changed = True
-        return value, changed
-    if isinstance(value, dict):
-        changed = False
-        for key, item in list(value.items()):
+        entries = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in list(entries):
             new, hit = _replace_in(item, memo)
             if hit:
                 if new is not item:
