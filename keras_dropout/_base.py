@@ -166,14 +166,14 @@ class mc_dropout:  # noqa: N801 - used like a function: `with mc_dropout():`
         return False
 
 
-# Keras's own layers `mc_dropout(model)` makes stochastic at inference.
-def _keras_dropout_classes():
+def keras_dropout_classes():
+    """Keras's own dropout layer classes, which `mc_dropout(model)` reaches."""
     kl = keras.layers
     # SpatialDropout1D/2D/3D derive from Dropout.
     return (kl.Dropout, kl.GaussianDropout, kl.AlphaDropout)
 
 
-def _rnn_cells(layer):
+def rnn_cells(layer):
     """The Keras cells of an RNN layer (stacked ones flattened), or `[]`."""
     cell = getattr(layer, "cell", None)
     cells = getattr(cell, "cells", None)
@@ -198,7 +198,7 @@ def is_keras_mc_layer(layer):
     """
     if isinstance(layer, BaseDropout):
         return False
-    if isinstance(layer, _keras_dropout_classes()):
+    if isinstance(layer, keras_dropout_classes()):
         return _nonzero(getattr(layer, "rate", 0.0))
     if isinstance(layer, keras.layers.RNN) and _compat.can_keep_call_context():
         cell_class = _compat.dropout_rnn_cell_class()
@@ -209,7 +209,7 @@ def is_keras_mc_layer(layer):
                 _nonzero(getattr(cell, "dropout", 0.0))
                 or _nonzero(getattr(cell, "recurrent_dropout", 0.0))
             )
-            for cell in _rnn_cells(layer)
+            for cell in rnn_cells(layer)
         )
     return False
 

@@ -14,9 +14,11 @@ import numpy as np
 
 from keras_dropout import _compat
 from keras_dropout import _validation
+from keras_dropout._base import keras_dropout_classes
 from keras_dropout._base import live_layers
 from keras_dropout._base import mc_dropout
 from keras_dropout._base import mc_layers
+from keras_dropout._base import rnn_cells
 from keras_dropout.layers.dropout import Dropout
 from keras_dropout.layers.noise import AlphaDropout
 from keras_dropout.layers.noise import GaussianDropout
@@ -139,8 +141,7 @@ def _single_output(outputs):
 def _seed_generators(layer):
     """The seed generators a stochastic layer draws its noise from."""
     if isinstance(layer, keras.layers.RNN):  # Keras's: its cells draw
-        cells = getattr(layer.cell, "cells", [layer.cell])
-        found = [getattr(cell, "seed_generator", None) for cell in cells]
+        found = [getattr(cell, "seed_generator", None) for cell in rnn_cells(layer)]
     else:
         found = [getattr(layer, "seed_generator", None)]
     return [g for g in found if isinstance(g, keras.random.SeedGenerator)]
@@ -339,12 +340,7 @@ def _draws_per_row(layer):
     """
     if isinstance(layer, keras.layers.RNN):
         return not getattr(layer, "stateful", False)
-    keras_classes = (
-        keras.layers.Dropout,
-        keras.layers.GaussianDropout,
-        keras.layers.AlphaDropout,
-    )
-    keras_layer = isinstance(layer, keras_classes)
+    keras_layer = isinstance(layer, keras_dropout_classes())
     if not keras_layer and not getattr(layer, "draws_per_row", False):
         return False
     noise_shape = getattr(layer, "noise_shape", None)
