@@ -341,7 +341,17 @@ def _drop_path(inputs, rate, seed, rng=None):
     return _dropout(inputs, rate, seed, noise_shape=noise_shape, rng=rng)
 
 
-def drop_block(inputs, rate, block_size, seed, data_format="channels_last", rng=None):
+def drop_block(
+    inputs,
+    rate,
+    block_size,
+    seed,
+    data_format="channels_last",
+    rng=None,
+    *,
+    couple_channels=False,
+    scale_by_keep=True,
+):
     """Training-time DropBlock: zero whole blocks of each feature map.
 
     Block seeds are drawn independently per sample, channel and position
@@ -351,7 +361,9 @@ def drop_block(inputs, rate, block_size, seed, data_format="channels_last", rng=
     covers the axis). Each seed zeroes the `block_size` window whose
     top-left corner it is; the kept units are then multiplied by
     `count / count_kept` over the whole tensor (0 kept units give zeros,
-    not NaN).
+    not NaN). `couple_channels=True` draws one block mask per sample,
+    shared by all its channels; `scale_by_keep=False` leaves the kept
+    units as they are (see `keras_dropout.DropBlock2D`).
 
     Args:
         inputs: a floating-point tensor of rank 3, 4 or 5: a batch of 1D,
@@ -362,6 +374,12 @@ def drop_block(inputs, rate, block_size, seed, data_format="channels_last", rng=
         seed: int, `keras.random.SeedGenerator`, or drawn seed tensor.
         data_format: `"channels_last"` or `"channels_first"`.
         rng: `"auto"`, `"portable"`, `"native"` or `None` (the configured default).
+        couple_channels: bool, keyword-only. `True`: one block mask per
+            sample, the same for every channel (timm's `couple_channels`).
+            `False` (the default): each channel draws its own blocks.
+        scale_by_keep: bool, keyword-only. `True` (the default): kept units
+            are multiplied by `count / count_kept`. `False`: kept units are
+            the inputs unchanged (timm's `scale_by_keep`).
 
     Returns:
         A tensor of the inputs' shape and dtype.
@@ -373,9 +391,18 @@ def drop_block(inputs, rate, block_size, seed, data_format="channels_last", rng=
         >>> y = np.asarray(drop_block(x, 0.3, 3, seed=0))
         >>> y.shape
         (1, 6, 6, 1)
+        >>> x = np.ones((2, 8, 8, 3), "float32")
+        >>> y = np.asarray(drop_block(
+        ...     x, 0.3, 3, seed=0, couple_channels=True, scale_by_keep=False))
+        >>> sorted(np.unique(y).tolist())  # not rescaled: 0 or the input
+        [0.0, 1.0]
+        >>> bool(np.all(y == y[..., :1]))  # every channel has the same mask
+        True
     """
     rate = _check_functional_rate(rate, inputs)
     data_format = _validation.check_data_format(data_format)
+    _validation.check_bool(couple_channels, "couple_channels")
+    _validation.check_bool(scale_by_keep, "scale_by_keep")
     rank = len(inputs.shape)
     if rank not in (3, 4, 5):
         raise ValueError(
@@ -384,13 +411,36 @@ def drop_block(inputs, rate, block_size, seed, data_format="channels_last", rng=
             f"Received: inputs.shape={tuple(inputs.shape)}"
         )
     block = _validation.check_block_size(block_size, rank - 2)
-    return _drop_block(inputs, rate, block, seed, data_format, rng)
+    return _drop_block(
+        inputs,
+        rate,
+        block,
+        seed,
+        data_format,
+        rng,
+        couple_channels=couple_channels,
+        scale_by_keep=scale_by_keep,
+    )
 
 
-def _drop_block(inputs, rate, block_size, seed, data_format="channels_last", rng=None):
+def _drop_block(
+    inputs,
+    rate,
+    block_size,
+    seed,
+    data_format="channels_last",
+    rng=None,
+    *,
+    couple_channels=False,
+    scale_by_keep=True,
+):
     # `block_size`: one int per spatial axis. The steps below are private
     # functions so that benchmarks/profiles.py can time each of them.
     batch, channels, spatial = _feature_map_axes(ops.shape(inputs), data_format)
+    if couple_channels:
+        # One seed map per sample: the mask keeps a channels axis of size 1,
+        # which the last step broadcasts over the inputs' channels.
+        channels = 1
     seeds = _block_seeds(batch, channels, spatial, block_size, rate, seed, rng)
     seeds = _where_blocks_fit(seeds, spatial, block_size)
     pool_format = _block_pool_format()
@@ -398,7 +448,7 @@ def _drop_block(inputs, rate, block_size, seed, data_format="channels_last", rng
     for axis, side in enumerate(block_size):
         dropped = _grow_blocks_along(dropped, axis, side, pool_format)
     keep = _block_keep_mask(dropped, pool_format, data_format)
-    return _apply_block_mask(inputs, keep, dropped)
+    return _apply_block_mask(inputs, keep, dropped, scale_by_keep)
 
 
 def _feature_map_axes(shape, data_format):
@@ -515,18 +565,23 @@ def _block_keep_mask(dropped, pool_format, data_format):
     return ops.transpose(keep, (0, *range(2, n + 2), 1))
 
 
-def _apply_block_mask(inputs, keep, dropped):
-    """Step 6: zero the dropped units, scale the kept ones by
-    `count / count_kept` over the whole tensor (0 kept: zeros, not NaN)."""
+def _apply_block_mask(inputs, keep, dropped, scale_by_keep=True):
+    """Step 6: zero the dropped units and, with `scale_by_keep`, scale the
+    kept ones by `count / count_kept` over the whole tensor (0 kept: zeros,
+    not NaN). A mask shared by the channels (a channels axis of size 1)
+    broadcasts over them, and its counts give the same ratio."""
+    zero = ops.cast(0.0, inputs.dtype)
+    if not scale_by_keep:
+        return ops.where(keep, inputs, zero)
     total = 1
-    for dim in ops.shape(inputs):
+    for dim in ops.shape(dropped):
         total = ops.multiply(total, dim)
     total = ops.cast(total, "float32")
     # `dropped` holds 0s and 1s, so its sum counts the dropped units (no
     # cast of the mask to sum).
     kept = ops.maximum(ops.subtract(total, ops.sum(dropped)), 1.0)
     scale = ops.cast(ops.divide(total, kept), inputs.dtype)
-    return ops.where(keep, ops.multiply(inputs, scale), ops.cast(0.0, inputs.dtype))
+    return ops.where(keep, ops.multiply(inputs, scale), zero)
 
 
 class unchecked:  # noqa: N801 - a namespace, used like a module
@@ -536,9 +591,10 @@ class unchecked:  # noqa: N801 - a namespace, used like a module
     checked their arguments once already, as the pack's layers do (when
     they are made, built and called): `rate` a float32 number or scalar
     tensor in `[0, 1)`, float `inputs`, `noise_shape` `None` or a tuple
-    that fits the inputs, `scaling` one of `SCALINGS`, and `block_size` a
-    tuple of positive ints, one per spatial axis. Anything else gives
-    undefined results, not an error.
+    that fits the inputs, `scaling` one of `SCALINGS`, `block_size` a
+    tuple of positive ints, one per spatial axis, and `couple_channels` and
+    `scale_by_keep` Python bools. Anything else gives undefined results,
+    not an error.
 
     Examples:
         >>> import numpy as np

@@ -363,6 +363,12 @@ BAD_BLOCK_SIZES_2D = [
     ({"block_size": "3"}, "block_size"),
     ({"block_size": None}, "block_size"),
 ]
+BAD_DROPBLOCK_OPTIONS = [
+    ({"couple_channels": 1}, "couple_channels"),
+    ({"couple_channels": None}, "couple_channels"),
+    ({"scale_by_keep": "no"}, "scale_by_keep"),
+    ({"scale_by_keep": 0}, "scale_by_keep"),
+]
 
 CASES += [
     # Maps small enough to run fast, large enough that every seed used here
@@ -385,7 +391,27 @@ CASES += [
         DropBlock2D,
         {"rate": 0.3, "block_size": 3, "seed": 3, "data_format": "channels_last"},
         input_shape=(2, 8, 6, 3),
-        bad_kwargs=BAD_RATES + BAD_DATA_FORMATS + BAD_BLOCK_SIZES_2D,
+        bad_kwargs=BAD_RATES
+        + BAD_DATA_FORMATS
+        + BAD_BLOCK_SIZES_2D
+        + BAD_DROPBLOCK_OPTIONS,
+    ),
+    # timm's options: one mask per sample for all channels; no rescaling.
+    LayerCase(
+        DropBlock2D,
+        {
+            "rate": 0.3,
+            "block_size": (2, 3),
+            "seed": 4,
+            "data_format": "channels_first",
+            "couple_channels": True,
+        },
+        input_shape=(2, 3, 10, 8),
+    ),
+    LayerCase(
+        DropBlock1D,
+        {"rate": 0.3, "block_size": 3, "seed": 6, "scale_by_keep": False},
+        input_shape=(3, 12, 4),
     ),
     LayerCase(
         DropBlock2D,
@@ -414,6 +440,17 @@ CASES += [
             "data_format": "channels_first",
         },
         input_shape=(2, 3, 4, 5, 6),
+    ),
+    LayerCase(
+        DropBlock3D,
+        {
+            "rate": 0.3,
+            "block_size": 2,
+            "seed": 8,
+            "couple_channels": True,
+            "scale_by_keep": False,
+        },
+        input_shape=(2, 5, 6, 4, 3),
     ),
     LayerCase(
         DropPath,

@@ -331,6 +331,32 @@ def _block_size_cases():
     return cases
 
 
+# timm's DropBlock options: Python bools only.
+DROPBLOCK_OPTIONS = {
+    **{
+        cls.__name__: lambda cls=cls, **kw: cls(0.3, 2, **kw)
+        for cls in DROPBLOCKS.values()
+    },
+    "drop_block": lambda **kw: drop_block(_ones((2, 6, 6, 3)), 0.3, 2, 0, **kw),
+}
+BAD_BOOLS = [("int", 1), ("string", "True"), ("None", None), ("numpy bool", np.True_)]
+
+
+def _dropblock_option_cases():
+    return [
+        Bad(
+            f"{target}: {name} {label}",
+            lambda make=make, name=name, value=value: make(**{name: value}),
+            name,
+            "a Python bool (True or False)",
+            f"{name}={value!r}",
+        )
+        for target, make in DROPBLOCK_OPTIONS.items()
+        for name in ("couple_channels", "scale_by_keep")
+        for label, value in BAD_BOOLS
+    ]
+
+
 DATA_FORMAT_LAYERS = {
     "SpatialDropout1D": lambda df: kd.SpatialDropout1D(0.3, data_format=df),
     "SpatialDropout2D": lambda df: kd.SpatialDropout2D(0.3, data_format=df),
@@ -1122,6 +1148,7 @@ CASES = (
     _rate_cases()
     + _noise_shape_cases()
     + _block_size_cases()
+    + _dropblock_option_cases()
     + _data_format_cases()
     + _time_axis_cases()
     + _rank_cases()

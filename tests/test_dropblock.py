@@ -5,11 +5,13 @@ import numpy as np
 import pytest
 
 import keras_dropout
+from keras_dropout import functional
 from keras_dropout.functional import drop_block
 from keras_dropout.layers.dropblock import DropBlock1D
 from keras_dropout.layers.dropblock import DropBlock2D
 from keras_dropout.layers.dropblock import DropBlock3D
 from tests.harness import BACKEND
+from tests.harness import input_gradient
 from tests.harness import numpy
 
 LAYERS = {1: DropBlock1D, 2: DropBlock2D, 3: DropBlock3D}
@@ -275,3 +277,167 @@ def test_functional_checks_its_arguments():
         drop_block(np.ones((2, 5), "float32"), 0.1, 2, seed=0)
     with pytest.raises(ValueError, match="`data_format`"):
         drop_block(x, 0.1, 2, seed=0, data_format="nhwc")
+
+
+# --- timm's options: couple_channels, scale_by_keep -------------------------
+
+
+def _layer_dropped(cls, x, data_format, **options):
+    """Which units one training call of `cls` drops, channels last."""
+    out = numpy(
+        cls(0.3, 2, data_format=data_format, seed=6, **options)(x, training=True)
+    )
+    dropped = out == 0
+    return np.moveaxis(dropped, 1, -1) if data_format == "channels_first" else dropped
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_coupled_channels_share_one_mask_per_sample(n, data_format):
+    size = ((48,), (16, 12), (8, 8, 6))[n - 1]  # several blocks per sample
+    last = np.random.default_rng(0).uniform(0.5, 1.5, (4,) + size + (5,))
+    last = last.astype("float32")
+    x = np.moveaxis(last, -1, 1) if data_format == "channels_first" else last
+    dropped = _layer_dropped(LAYERS[n], x, data_format, couple_channels=True)
+    assert dropped.any() and not dropped.all()
+    for c in range(1, 5):  # every channel has the mask of channel 0
+        np.testing.assert_array_equal(dropped[..., c], dropped[..., 0])
+    masks = {dropped[b, ..., 0].tobytes() for b in range(4)}
+    assert len(masks) == 4  # each sample draws its own mask
+    for b in range(4):  # still unions of whole blocks
+        np.testing.assert_array_equal(
+            _covered_by_full_windows(dropped[b, ..., 0], (2,) * n), dropped[b, ..., 0]
+        )
+    # Both layouts drop the same blocks for the same seed, as uncoupled.
+    other = "channels_last" if data_format == "channels_first" else "channels_first"
+    y = np.moveaxis(last, -1, 1) if other == "channels_first" else last
+    np.testing.assert_array_equal(
+        _layer_dropped(LAYERS[n], y, other, couple_channels=True), dropped
+    )
+
+
+def test_uncoupled_channels_draw_their_own_masks():
+    x = np.ones((2, 16, 16, 4), "float32")
+    dropped = _layer_dropped(DropBlock2D, x, "channels_last", couple_channels=False)
+    assert all(
+        not np.array_equal(dropped[..., c], dropped[..., 0]) for c in range(1, 4)
+    )
+
+
+def test_coupled_channels_rescale_by_the_kept_fraction():
+    x = np.ones((4, 12, 10, 3), "float32")
+    out = numpy(DropBlock2D(0.3, 3, seed=1, couple_channels=True)(x, training=True))
+    kept = out != 0
+    assert 0 < kept.mean() < 1
+    np.testing.assert_allclose(out[kept], x.size / kept.sum(), rtol=1e-6)
+    np.testing.assert_allclose(out.sum(), x.sum(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("couple_channels", [False, True])
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_without_rescaling_kept_units_are_the_inputs(n, couple_channels):
+    size = (16, 10, 6)[:n]
+    x = np.random.default_rng(2).uniform(0.5, 1.5, (3,) + size + (4,))
+    x = x.astype("float32")
+    options = {"couple_channels": couple_channels}
+    scaled = numpy(LAYERS[n](0.3, 2, seed=8, **options)(x, training=True))
+    out = numpy(
+        LAYERS[n](0.3, 2, seed=8, scale_by_keep=False, **options)(x, training=True)
+    )
+    dropped = out == 0
+    assert dropped.any() and not dropped.all()
+    np.testing.assert_array_equal(out[~dropped], x[~dropped])  # exactly
+    # Only the scale differs: the same seed drops the same blocks.
+    np.testing.assert_array_equal(dropped, scaled == 0)
+    assert not np.allclose(scaled[~dropped], x[~dropped])
+
+
+def test_without_rescaling_gradients_are_the_mask():
+    x = np.random.default_rng(3).uniform(0.5, 1.5, (2, 8, 8, 3)).astype("float32")
+    out = numpy(DropBlock2D(0.3, 3, seed=4, scale_by_keep=False)(x, training=True))
+    grad = input_gradient(DropBlock2D(0.3, 3, seed=4, scale_by_keep=False), x)
+    assert np.any(out == 0)
+    np.testing.assert_array_equal(grad, (out != 0).astype("float64"))
+
+
+def test_default_options_are_the_previous_behaviour():
+    x = np.random.default_rng(4).uniform(0.5, 1.5, (2, 10, 10, 3)).astype("float32")
+    implicit = DropBlock2D(0.3, 3, seed=9)
+    explicit = DropBlock2D(0.3, 3, seed=9, couple_channels=False, scale_by_keep=True)
+    assert implicit.couple_channels is False and implicit.scale_by_keep is True
+    for _ in range(2):
+        np.testing.assert_array_equal(
+            numpy(implicit(x, training=True)), numpy(explicit(x, training=True))
+        )
+    np.testing.assert_array_equal(
+        numpy(drop_block(x, 0.3, 3, 9)),
+        numpy(drop_block(x, 0.3, 3, 9, couple_channels=False, scale_by_keep=True)),
+    )
+
+
+@pytest.mark.parametrize("couple_channels", [False, True])
+@pytest.mark.parametrize("scale_by_keep", [False, True])
+def test_unchecked_twin_takes_the_options(couple_channels, scale_by_keep):
+    x = np.random.default_rng(5).uniform(0.5, 1.5, (2, 3, 9, 7)).astype("float32")
+    options = {"couple_channels": couple_channels, "scale_by_keep": scale_by_keep}
+    checked = numpy(drop_block(x, 0.3, (2, 3), 11, "channels_first", **options))
+    unchecked = numpy(
+        functional.unchecked.drop_block(
+            x, np.float32(0.3), (2, 3), 11, "channels_first", **options
+        )
+    )
+    assert np.any(checked == 0)
+    np.testing.assert_array_equal(unchecked, checked)
+
+
+def test_options_are_keyword_only():
+    with pytest.raises(TypeError):
+        DropBlock2D(0.3, 3, None, 1, False, True)
+    with pytest.raises(TypeError):
+        drop_block(
+            np.ones((1, 6, 6, 1), "float32"), 0.3, 3, 0, "channels_last", None, True
+        )
+
+
+@pytest.mark.parametrize("cls", [DropBlock1D, DropBlock2D, DropBlock3D])
+def test_options_config_round_trip(cls):
+    layer = cls(0.2, 2, seed=3, couple_channels=True, scale_by_keep=False)
+    config = layer.get_config()
+    assert config["couple_channels"] is True and config["scale_by_keep"] is False
+    clone = cls.from_config(config)
+    assert clone.couple_channels is True and clone.scale_by_keep is False
+    assert clone.get_config() == config
+    defaults = cls(0.2, 2).get_config()
+    assert defaults["couple_channels"] is False and defaults["scale_by_keep"] is True
+
+
+def test_options_survive_keras_file_save_load(tmp_path):
+    inputs = keras.Input((12, 12, 3))
+    layer = DropBlock2D(0.3, 3, seed=2, couple_channels=True, scale_by_keep=False)
+    model = keras.Model(inputs, layer(inputs))
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True).layers[-1]
+    assert type(loaded) is DropBlock2D
+    assert loaded.couple_channels is True and loaded.scale_by_keep is False
+    x = np.random.default_rng(6).uniform(0.5, 1.5, (2, 12, 12, 3)).astype("float32")
+    out = numpy(loaded(x, training=True))
+    dropped = out == 0
+    assert dropped.any()
+    np.testing.assert_array_equal(out[~dropped], x[~dropped])
+    for c in range(1, 3):
+        np.testing.assert_array_equal(dropped[..., c], dropped[..., 0])
+
+
+@pytest.mark.parametrize("name", ["couple_channels", "scale_by_keep"])
+@pytest.mark.parametrize("value", [1, 0, "yes", None, np.bool_(True)])
+def test_bad_option_message(name, value):
+    x = np.ones((2, 6, 6, 3), "float32")
+    for make in (
+        lambda: DropBlock2D(0.2, 2, **{name: value}),
+        lambda: drop_block(x, 0.2, 2, 0, **{name: value}),
+    ):
+        with pytest.raises(ValueError, match=f"`{name}`") as info:
+            make()
+        message = str(info.value)
+        assert "True or False" in message and f"{name}={value!r}" in message

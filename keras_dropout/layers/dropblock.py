@@ -18,17 +18,36 @@ class _DropBlock(FeatureMaps, BaseDropout):
     draws_per_row = True
 
     def __init__(
-        self, rate, block_size, data_format=None, seed=None, mc=False, **kwargs
+        self,
+        rate,
+        block_size,
+        data_format=None,
+        seed=None,
+        mc=False,
+        *,
+        couple_channels=False,
+        scale_by_keep=True,
+        **kwargs,
     ):
         super().__init__(rate, seed=seed, mc=mc, **kwargs)
         block = _validation.check_block_size(block_size, self.rank - 2)
         self.block_size = block_size if isinstance(block_size, int) else block
         self._block = block  # one side per spatial axis, for the unchecked call
         self.data_format = _validation.check_data_format(data_format)
+        self.couple_channels = _validation.check_bool(
+            couple_channels, "couple_channels"
+        )
+        self.scale_by_keep = _validation.check_bool(scale_by_keep, "scale_by_keep")
 
     def dropout(self, inputs, rate, seed):
         return functional.unchecked.drop_block(
-            inputs, rate, self._block, seed, data_format=self.data_format
+            inputs,
+            rate,
+            self._block,
+            seed,
+            data_format=self.data_format,
+            couple_channels=self.couple_channels,
+            scale_by_keep=self.scale_by_keep,
         )
 
     def get_config(self):
@@ -38,6 +57,8 @@ class _DropBlock(FeatureMaps, BaseDropout):
             block_size if isinstance(block_size, int) else list(block_size)
         )
         config["data_format"] = self.data_format
+        config["couple_channels"] = self.couple_channels
+        config["scale_by_keep"] = self.scale_by_keep
         return config
 
 
@@ -92,7 +113,8 @@ class DropBlock2D(_DropBlock):
     arguments.
 
     Seeds are drawn independently for each sample, channel and position
-    where a whole block fits, with probability
+    where a whole block fits (for each sample and position only, with
+    `couple_channels=True`), with probability
     `gamma = rate / prod(block) * prod(size) / prod(size - block + 1)`
     (the paper's formula, each block side clipped to its axis, so a block
     larger than the map still works: it then covers that whole axis). Each
@@ -100,7 +122,8 @@ class DropBlock2D(_DropBlock):
     multiplied by `count / count_kept`, both counted over the whole batch
     (as in the paper and in timm), so the batch's mean activation is
     unchanged whatever the overlap of the blocks; a batch with nothing kept
-    gives zeros, never NaN. Inference is the identity.
+    gives zeros, never NaN. `scale_by_keep=False` leaves the kept units
+    unscaled. Inference is the identity.
 
     `rate` is the *target* fraction of dropped units. Overlapping blocks
     drop a unit only once, so the measured fraction is below `rate`, the
@@ -132,6 +155,17 @@ class DropBlock2D(_DropBlock):
         seed: optional int for the layer's seed generator.
         mc: if `True`, drop blocks at inference too (Monte Carlo dropout).
             See also the `keras_dropout.mc_dropout()` scope.
+        couple_channels: bool, keyword-only. `False` (the default): each
+            channel of a sample draws its own blocks. `True`: one block mask
+            per sample, shared by all its channels, so a block zeroes every
+            channel at its position (samples still differ). timm calls it
+            `couple_channels` (its default there is `True`; here `False`
+            keeps the masks of earlier versions).
+        scale_by_keep: bool, keyword-only. `True` (the default): kept units
+            are multiplied by `count / count_kept` as described above.
+            `False`: kept units are the inputs unchanged and dropped ones 0,
+            so the mean activation falls by the dropped fraction. timm
+            calls it `scale_by_keep` too.
         **kwargs: base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
@@ -157,6 +191,14 @@ class DropBlock2D(_DropBlock):
         144.0
         >>> bool(np.all(np.asarray(layer(x)) == x))  # inference: identity
         True
+
+        One mask for all channels of a sample, kept units not rescaled:
+
+        >>> layer = keras_dropout.DropBlock2D(
+        ...     0.2, 3, seed=0, couple_channels=True, scale_by_keep=False)
+        >>> y = np.asarray(layer(np.ones((2, 12, 12, 4), "float32"), training=True))
+        >>> bool(np.all(y == y[..., :1])), sorted(np.unique(y).tolist())
+        (True, [0.0, 1.0])
 
     Reference:
         - [Ghiasi et al., 2018](https://arxiv.org/abs/1810.12890):
