@@ -10,7 +10,7 @@ DOCS_BACKEND ?= jax
 LINT_PATHS := keras_dropout tests tests_browser benchmarks tutorials tools
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: setup docs serve site-test test compat lint bench clean
+.PHONY: setup docs serve site-test lab test compat lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -43,6 +43,19 @@ site-test: setup
 	@$(BIN)/python -c "import playwright" 2>/dev/null || \
 		$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[browser]"
 	$(BIN)/python -m pytest -p no:cacheprovider tests_browser
+
+# The tutorials in JupyterLab, on LAB_BACKEND (default: the docs site's);
+# installs the tutorials extra if JupyterLab is missing. JUPYTER_ARGS go to
+# `jupyter lab` (JUPYTER_ARGS=--no-browser where no browser should open);
+# as root (containers), it adds --allow-root.
+LAB_BACKEND ?= $(DOCS_BACKEND)
+JUPYTER_ARGS ?=
+lab: setup
+	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || \
+		$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[tutorials]"
+	@echo "Notebooks in tutorials/ are stored without outputs: clear them before committing one."
+	KERAS_BACKEND=$(LAB_BACKEND) $(BIN)/jupyter lab --notebook-dir=tutorials \
+		$$(test "$$(id -u)" = 0 && echo --allow-root) $(JUPYTER_ARGS)
 
 lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)

@@ -5,7 +5,14 @@ every tutorial runs first, in a fresh kernel, `KERAS_DROPOUT_DOCS_JOBS` at a
 time (default: one per CPU); a cell that raises fails the build. The executed
 copies go to `build/executed/tutorials/` and mkdocs-jupyter renders those (its
 own `execute` option is off). The notebook a reader downloads from a page is
-still the clean one from `tutorials/`.
+still the clean one from `tutorials/`; a note under each tutorial's title links
+it and says how to open it in Jupyter.
+
+The log lines TensorFlow, XLA and JAX write to stderr on their own ("I0000
+00:00:1796523062.096789 9970 port.cc:153] oneDNN custom operations are on...")
+never reach a page: the kernels' environment silences what it can
+(`_kernel_env`), and the lines it cannot (`LOG_NOISE`) are dropped from the
+executed copies' stderr outputs.
 
 Each tutorial prints its measured numbers as one `FINDINGS {...}` line; they
 are collected into `build/findings.json`, and `docs/evidence.md` gets its
@@ -18,10 +25,12 @@ docs build in CI never sets it).
 """
 
 import concurrent.futures
+import html
 import json
 import logging
 import os
 import pathlib
+import re
 import shutil
 import sys
 import time
@@ -38,6 +47,42 @@ TUTORIALS = ROOT / "tutorials"
 EXECUTED = ROOT / "build" / "executed" / "tutorials"
 FINDINGS_FILE = ROOT / "build" / "findings.json"
 TIMEOUT_S = 900
+
+# Lines that TensorFlow, XLA and JAX print to stderr whatever a notebook does.
+# TF_CPP_MIN_LOG_LEVEL=3 silences most, but TensorFlow 2.21 logs its oneDNN
+# notice before absl's logging is set up, where that setting does not reach
+# (even on JAX: `keras.utils.set_random_seed` imports TensorFlow).
+LOG_NOISE = re.compile(
+    # absl's notice before those early lines
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r" are written to STDERR"
+    # a C++ log line in absl's format: "I0000 00:00:1796523062.096789    9970
+    # port.cc:153] oneDNN custom operations are on. ...", "W0000 ...
+    # TF-TRT Warning: Could not find TensorRT", "E0000 ... Unable to register
+    # cuDNN factory: ..."
+    r"|[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.-]+:\d+\] .*"
+    # the same in TensorFlow's format before 2.17: "2024-03-05
+    # 10:11:12.123456: I tensorflow/core/util/port.cc:113] oneDNN ..."
+    r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] [\w/.-]+:\d+\] .*"
+    # the second line of TensorFlow's cpu_feature_guard notice
+    r"|To enable the following instructions: [\w ]+, in other operations,"
+    r" rebuild TensorFlow with the appropriate compiler flags\."
+    # JAX on a machine with a GPU, where jaxlib is the CPU build
+    r"|(WARNING:[\w.]+:)?An NVIDIA GPU may be present on this machine, but a"
+    r" CUDA-enabled jaxlib is not installed\. Falling back to \w+\."
+)
+
+# Under each tutorial's title: where to get the notebook and how to run it.
+RUN_NOTE = """
+<div class="admonition tip">
+<p class="admonition-title">Run this notebook</p>
+<p><a href="{name}" download>Download {name}</a> to run it in Jupyter. In a
+clone of the repository, <code>make lab</code> opens the tutorials in
+JupyterLab; in an environment of your own, <code>pip install -c constraints.txt
+".[jax,tutorials]"</code> from the clone installs the pack, JAX and what the
+tutorials use, then <code>jupyter lab {name}</code> opens it.</p>
+</div>
+"""
 
 log = logging.getLogger("mkdocs.hooks.keras_dropout")
 _findings = {}
@@ -59,6 +104,54 @@ def _reusable(source, executed):
     return executed.stat().st_mtime > max(newest, source.stat().st_mtime)
 
 
+def _tutorial(src_uri):
+    """The notebook's file name if `src_uri` is a tutorial, else None."""
+    path = pathlib.PurePosixPath(src_uri)
+    if path.parent.name == "tutorials" and path.suffix == ".ipynb":
+        return path.name
+    return None
+
+
+def drop_log_noise(notebook):
+    """Removes the lines `LOG_NOISE` matches from the stderr outputs.
+
+    Every other line and output stays as it is; a stderr output left empty is
+    removed. Changes `notebook` in place and returns it.
+    """
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.outputs:
+            if output.output_type == "stream" and output.name == "stderr":
+                lines = output.text.splitlines(keepends=True)
+                output.text = "".join(
+                    line
+                    for line in lines
+                    if not LOG_NOISE.fullmatch(line.rstrip("\r\n"))
+                )
+                if not output.text:
+                    continue
+            kept.append(output)
+        cell.outputs = kept
+    return notebook
+
+
+def _kernel_env():
+    """The tutorials' kernels' environment: TensorFlow's logging silenced.
+
+    On JAX and PyTorch, TensorFlow computes nothing (it is imported only for
+    `keras.utils.set_random_seed` to seed it), so its oneDNN kernels are off
+    there: they change no result and print no notice. On TensorFlow they stay
+    on, as a reader gets them, and `drop_log_noise` removes the notice.
+    """
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if env.get("KERAS_BACKEND", "jax") != "tensorflow":
+        env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    return env
+
+
 def _execute(source, executed):
     """Runs one notebook top to bottom in a fresh kernel; returns its seconds."""
     import nbclient
@@ -74,9 +167,13 @@ def _execute(source, executed):
         allow_errors=False,
         resources={"metadata": {"path": str(source.parent)}},
     )
-    client.execute()
-    # One print can arrive as several stream outputs; the page shows one.
-    CoalesceStreamsPreprocessor().preprocess(notebook, {})
+    client.execute(env=_kernel_env())
+    # One print can arrive as several stream outputs; the page shows one. The
+    # log lines are whole once merged; merged again where they separated two.
+    coalesce = CoalesceStreamsPreprocessor()
+    coalesce.preprocess(notebook, {})
+    drop_log_noise(notebook)
+    coalesce.preprocess(notebook, {})
     nbformat.write(notebook, executed)
     return time.monotonic() - start
 
@@ -111,9 +208,9 @@ def on_pre_build(config):
 
 def on_files(files, config):
     for file in files:
-        path = pathlib.PurePosixPath(file.src_uri)
-        if path.parent.name == "tutorials" and path.suffix == ".ipynb":
-            file.abs_src_path = str(EXECUTED / path.name)
+        name = _tutorial(file.src_uri)
+        if name:
+            file.abs_src_path = str(EXECUTED / name)
     return files
 
 
@@ -126,11 +223,20 @@ def on_page_markdown(markdown, page, config, files):
         raise PluginError(str(error)) from error
 
 
+def on_page_content(content, page, config, files):
+    name = _tutorial(page.file.src_uri)
+    if not name:
+        return content
+    note = RUN_NOTE.format(name=html.escape(name))
+    title, end, rest = content.partition("</h1>")
+    return title + end + note + rest if end else note + content
+
+
 @event_priority(-100)  # after mkdocs-jupyter has copied the executed notebook
 def on_post_page(output, page, config):
-    path = pathlib.PurePosixPath(page.file.src_uri)
-    if path.parent.name == "tutorials" and path.suffix == ".ipynb":
-        target = pathlib.Path(page.file.abs_dest_path).parent / path.name
+    name = _tutorial(page.file.src_uri)
+    if name:
+        target = pathlib.Path(page.file.abs_dest_path).parent / name
         if target.exists():
-            shutil.copyfile(TUTORIALS / path.name, target)
+            shutil.copyfile(TUTORIALS / name, target)
     return output
