@@ -146,7 +146,7 @@ class mc_dropout:  # noqa: N801 - used like a function: `with mc_dropout():`
             if self.model is not None:
                 _shadow_calls(mc_layers(self.model), self.enabled, shadowed)
         except BaseException:
-            _unshadow_calls(shadowed)
+            _unshadow(shadowed)
             raise
         self._shadowed.append(shadowed)
         if shadowed:
@@ -160,7 +160,7 @@ class mc_dropout:  # noqa: N801 - used like a function: `with mc_dropout():`
         _sync_mc_flags()
         shadowed = self._shadowed.pop()
         changed = bool(shadowed)
-        _unshadow_calls(shadowed)
+        _unshadow(shadowed)
         if changed:
             _reset_compiled_functions(self.model)
         return False
@@ -257,9 +257,9 @@ _MISSING = object()
 def _shadow_calls(layers, enabled, shadowed):
     """Shadows each layer's `call` with one that forces `training=enabled`.
 
-    Records `(layer, previous instance entry)` in `shadowed`, for
-    `_unshadow_calls`. With `enabled=False`, only layers an enclosing
-    scope switched on are touched.
+    Records `(layer, "call", previous instance entry)` in `shadowed`, for
+    `_unshadow`. With `enabled=False`, only layers an enclosing scope
+    switched on are touched.
     """
     for layer in layers:
         previous = layer.__dict__.get("call", _MISSING)
@@ -268,18 +268,26 @@ def _shadow_calls(layers, enabled, shadowed):
             if not enabled:
                 continue  # never switched on: nothing to switch off
             original = layer.call
-        # Straight into the instance dict: no Keras or PyTorch attribute
-        # tracking sees a function, and nothing reaches the saved config.
-        layer.__dict__["call"] = _forward(layer, original, enabled)
-        shadowed.append((layer, previous))
+        _shadow(layer, "call", _forward(layer, original, enabled), shadowed)
 
 
-def _unshadow_calls(shadowed):
-    for layer, previous in reversed(shadowed):
+def _shadow(obj, name, function, shadowed):
+    """Puts `function` in `obj`'s instance dict as `name`, recording the
+    previous entry in `shadowed` for `_unshadow`.
+
+    Straight into the instance dict: no Keras or PyTorch attribute
+    tracking sees a function, and nothing reaches the saved config.
+    """
+    shadowed.append((obj, name, obj.__dict__.get(name, _MISSING)))
+    obj.__dict__[name] = function
+
+
+def _unshadow(shadowed):
+    for obj, name, previous in reversed(shadowed):
         if previous is _MISSING:
-            layer.__dict__.pop("call", None)
+            obj.__dict__.pop(name, None)
         else:
-            layer.__dict__["call"] = previous
+            obj.__dict__[name] = previous
     shadowed.clear()
 
 
@@ -288,6 +296,88 @@ def _reset_compiled_functions(model):
     for layer in _compat.sublayers(model):
         if isinstance(layer, keras.Model):
             _compat.reset_compiled_inference(layer)
+
+
+# One entry per open `batch_shared_noise` scope.
+_BATCH_SHARED_NOISE = []
+
+
+class batch_shared_noise:  # noqa: N801 - used like a function, as mc_dropout
+    """A scope in which each stochastic layer draws one noise per call, shared
+    by every row of the batch (consistent MC dropout, see `mc_predict`).
+
+    Every row of a batch then goes through the same sub-network, so a
+    prediction no longer depends on which other rows share its batch.
+    Reaches the pack's layers (through `BaseDropout.dropout_shared`; a
+    layer whose `consistent_noise` is `None` is refused by `mc_predict`
+    before the scope opens) and, in `model`, the Keras layers that
+    `mc_dropout(model)` reaches: `Dropout`, `SpatialDropout*` and
+    `GaussianDropout` (their noise multiplies the input, so it is drawn on
+    one row of ones), `AlphaDropout` (its `noise_shape` gets a batch entry
+    of 1 for the call) and RNN cells (their input and recurrent masks are
+    drawn for one row and broadcast). Private: `mc_predict(consistent=True)`
+    opens it inside `mc_dropout(model)`, and resets `model`'s compiled
+    predict functions on entry and exit, as the behaviour is Python-level.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self._shadowed = []
+
+    def __enter__(self):
+        shadowed = []
+        try:
+            for layer in mc_layers(self.model):
+                _share_keras_noise(layer, shadowed)
+        except BaseException:
+            _unshadow(shadowed)
+            raise
+        self._shadowed.append(shadowed)
+        _BATCH_SHARED_NOISE.append(True)
+        _reset_compiled_functions(self.model)
+        return self
+
+    def __exit__(self, *exc_info):
+        _BATCH_SHARED_NOISE.pop()
+        _unshadow(self._shadowed.pop())
+        _reset_compiled_functions(self.model)
+        return False
+
+
+def _first_row(tensor):
+    return tensor[:1]
+
+
+def _share_keras_noise(layer, shadowed):
+    """Makes one Keras layer draw its noise for one row, for every row."""
+    if isinstance(layer, keras.layers.RNN):
+        for cell in rnn_cells(layer):
+            for name in ("get_dropout_mask", "get_recurrent_dropout_mask"):
+                original = getattr(cell, name, None)
+                if callable(original):
+
+                    def for_one_row(step_input, original=original):
+                        return original(_first_row(step_input))
+
+                    _shadow(cell, name, for_one_row, shadowed)
+        return
+    previous = layer.call
+    if isinstance(layer, keras.layers.AlphaDropout):
+        # Affine in its input: draw a batch-wide mask through noise_shape.
+
+        def call(inputs, *args, **kwargs):
+            rank = len(inputs.shape)
+            shape = layer.noise_shape or (None,) * rank
+            with _compat.attribute_set(layer, "noise_shape", (1,) + tuple(shape[1:])):
+                return previous(inputs, *args, **kwargs)
+
+    else:  # Dropout, SpatialDropout*, GaussianDropout: multiplicative noise
+
+        def call(inputs, *args, **kwargs):
+            noise = previous(ops.ones_like(_first_row(inputs)), *args, **kwargs)
+            return ops.multiply(inputs, noise)
+
+    _shadow(layer, "call", call, shadowed)
 
 
 def _concrete_bool(value):
@@ -346,6 +436,13 @@ class BaseDropout(_compat.TorchParamsWithoutState, keras.layers.Layer):
     # layers with one draw per call (a mask on weights or a vocabulary), and
     # the safe default for subclasses.
     draws_per_row = False
+    # How `dropout_shared` gives every row of a batch the same noise (for
+    # `mc_predict(consistent=True)`): "multiplicative" (the noise multiplies
+    # the input, so it can be drawn on one row of ones), "per_call" (one draw
+    # per call already, e.g. a mask on weights), "custom" (the layer
+    # overrides `dropout_shared`), or None: not supported (the safe default
+    # for subclasses; `mc_predict` refuses `consistent=True` then).
+    consistent_noise = None
 
     def __init__(self, rate, seed=None, mc=False, **kwargs):
         super().__init__(**kwargs)
@@ -457,9 +554,10 @@ class BaseDropout(_compat.TorchParamsWithoutState, keras.layers.Layer):
         # One seed per call, drawn outside any branch: JAX cannot update the
         # seed generator's state from inside `cond`.
         seed = self.seed_generator.next()
+        noisy = self.dropout_shared if _BATCH_SHARED_NOISE else self.dropout
         return self._branch(
             training,
-            lambda: self.dropout(inputs, rate, seed),
+            lambda: noisy(inputs, rate, seed),
             lambda: self.inference(inputs, rate),
         )
 
@@ -486,6 +584,27 @@ class BaseDropout(_compat.TorchParamsWithoutState, keras.layers.Layer):
     def inference(self, inputs, rate):
         """Inference-time behaviour; the identity unless overridden."""
         return inputs
+
+    def dropout_shared(self, inputs, rate, seed):
+        """`dropout` with one noise for every row of the batch.
+
+        What `mc_predict(consistent=True)` calls (inside
+        `batch_shared_noise`), so that each MC sample is one sub-network
+        applied to every row. How depends on `consistent_noise`:
+        `"multiplicative"` draws the noise on one row of ones and multiplies
+        the inputs by it; `"per_call"` is `dropout` itself (its one draw
+        already serves the whole batch). Layers whose noise is neither
+        override this method.
+        """
+        if self.consistent_noise == "per_call":
+            return self.dropout(inputs, rate, seed)
+        if self.consistent_noise == "multiplicative":
+            noise = self.dropout(ops.ones_like(inputs[:1]), rate, seed)
+            return ops.multiply(inputs, noise)
+        raise NotImplementedError(
+            f"{type(self).__name__} does not support one noise per batch "
+            "(its `consistent_noise` is None)."
+        )
 
     def compute_output_shape(self, input_shape):
         self._check_input_shape(input_shape)

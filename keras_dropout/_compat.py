@@ -406,3 +406,111 @@ def torch_global_rng_seeded(seed):
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         yield
+
+
+# ---------------------------------------------------------------------------
+# A functional model's graph: where its deterministic part ends. Used by
+# `mc_predict`'s prefix cache (issue #18).
+# ---------------------------------------------------------------------------
+
+
+def _producer(tensor):
+    """The operation and node that made a symbolic tensor, or `None`."""
+    history = getattr(tensor, "_keras_history", None)
+    operation = getattr(history, "operation", None)
+    if operation is None:
+        return None
+    return operation, operation._inbound_nodes[history.node_index]
+
+
+def deterministic_frontier(model, is_stochastic):
+    """The tensors of a functional model where its deterministic part ends.
+
+    Walks the graph from `model.outputs` back to `model.inputs` through each
+    symbolic tensor's `_keras_history` (the operation and node that made
+    it) and each node's `input_tensors`. A tensor is stochastic when the
+    operation that made it satisfies `is_stochastic(operation)` or one of
+    its inputs is stochastic. The frontier is the deterministic tensors
+    that stochastic ones are computed from: `keras.Model(inputs, frontier)`
+    and `keras.Model(frontier, outputs)` split the model in two.
+
+    Returns the frontier as a list in graph order, or `None` when the model
+    cannot be split usefully: an output does not depend on any stochastic
+    operation, a model input feeds a stochastic operation directly (so
+    nothing would be cached on that path), or a frontier tensor carries a
+    Keras mask. Fallback (Keras changes the graph attributes): `None`, and
+    `mc_predict` runs the whole model each time, as it did before.
+    """
+    try:
+        inputs = list(model.inputs)
+        outputs = list(model.outputs)
+        input_ids = {id(t) for t in inputs}
+        # Post-order walk (parents before children), iterative: deep models
+        # would overflow Python's recursion limit.
+        order, parents, seen = [], {}, set()
+        stack = [(t, False) for t in reversed(outputs)]
+        while stack:
+            tensor, expanded = stack.pop()
+            if expanded:
+                order.append(tensor)
+                continue
+            if id(tensor) in seen:
+                continue
+            seen.add(id(tensor))
+            stack.append((tensor, True))
+            if id(tensor) in input_ids:
+                continue
+            produced = _producer(tensor)
+            if produced is None:
+                return None
+            operation, node = produced
+            parents[id(tensor)] = (operation, list(node.input_tensors))
+            stack.extend((p, False) for p in reversed(parents[id(tensor)][1]))
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+    stochastic = {}
+    for tensor in order:
+        if id(tensor) in input_ids:
+            stochastic[id(tensor)] = False
+            continue
+        operation, node_inputs = parents[id(tensor)]
+        stochastic[id(tensor)] = bool(is_stochastic(operation)) or any(
+            stochastic[id(p)] for p in node_inputs
+        )
+    if not all(stochastic[id(t)] for t in outputs):
+        return None
+    frontier_ids = set()
+    for tensor in order:
+        if stochastic[id(tensor)] and id(tensor) not in input_ids:
+            for parent in parents[id(tensor)][1]:
+                if not stochastic[id(parent)]:
+                    frontier_ids.add(id(parent))
+    frontier = [t for t in order if id(t) in frontier_ids]
+    if not frontier or frontier_ids & input_ids:
+        return None
+    if any(getattr(t, "_keras_mask", None) is not None for t in frontier):
+        return None
+    return frontier
+
+
+@contextlib.contextmanager
+def attribute_set(obj, name, value):
+    """Sets `obj.<name>` to `value` for the duration, in the instance dict.
+
+    Used to share a Keras `AlphaDropout`'s noise over the batch: its `call`
+    reads `self.noise_shape` (a constructor argument it keeps as an
+    attribute). Written to `__dict__` directly, so that no Keras or
+    PyTorch attribute tracking sees the change. Fallback (a layer without
+    the attribute): a `ValueError` naming it, raised before any change.
+    """
+    if name not in getattr(obj, "__dict__", {}):
+        raise ValueError(
+            f"{type(obj).__name__} has no attribute `{name}` to override; "
+            "this Keras version is not supported by this feature."
+        )
+    previous = obj.__dict__[name]
+    obj.__dict__[name] = value
+    try:
+        yield
+    finally:
+        obj.__dict__[name] = previous

@@ -7,13 +7,16 @@ dropout layers of a Keras model for the pack's equivalents, so that
 undoes that; `pack_layers` lists a model's keras_dropout layers.
 """
 
+import contextlib
 import numbers
+import weakref
 
 import keras
 import numpy as np
 
 from keras_dropout import _compat
 from keras_dropout import _validation
+from keras_dropout._base import batch_shared_noise
 from keras_dropout._base import keras_dropout_classes
 from keras_dropout._base import live_layers
 from keras_dropout._base import mc_dropout
@@ -177,6 +180,9 @@ def mc_predict(
     return_samples=False,
     verbose="auto",
     strategy="auto",
+    *,
+    consistent=False,
+    cache_prefix=True,
 ):
     """Monte Carlo (MC) dropout predictions: mean and spread over samples.
 
@@ -203,6 +209,27 @@ def mc_predict(
     `"auto"` (default) vectorizes when that is valid and the repeated batch
     has at most 16384 rows, and loops otherwise.
 
+    Prefix cache (`cache_prefix=True`, default): on a functional or
+    Sequential model, the deterministic part of the graph, from the inputs
+    up to the tensors the stochastic layers are computed from, runs once per
+    batch, and only the rest runs `samples` times. A CNN whose dropout is
+    in its head then costs one pass of the convolutional trunk per batch
+    instead of `samples`. The same layers draw the same noise either way, so
+    with a `seed` the result is the same as with `cache_prefix=False` (up to
+    float rounding of the compiled code). Subclassed models, models where a
+    model input feeds a stochastic layer directly, and models carrying Keras
+    masks are run whole.
+
+    Consistent MC dropout (`consistent=True`): sample `k` is the same
+    sub-network for every input and every batch. Each stochastic layer
+    draws one noise per call, shared by every row of the batch, and its
+    seed generator restarts from a state derived from `(seed, k)` for
+    sample `k` of each batch, so a row's prediction does not depend on the
+    batch size or on the other rows. It runs `samples` calls per batch
+    (the `"loop"` strategy). Layers whose noise cannot be shared over the
+    batch (`ZoneoutCell`) are refused. Without a `seed`, one is drawn per
+    call.
+
     A model with no dropout at all (no keras_dropout layer and no Keras
     dropout layer with a non-zero rate) is refused: its samples would all be
     equal.
@@ -223,6 +250,10 @@ def mc_predict(
         verbose: `"auto"` (same as 1), 0 (silent), 1 (progress bar) or 2
             (one line at the end): a `keras.utils.Progbar` over batches.
         strategy: `"auto"`, `"loop"` or `"vectorized"`, see above.
+        consistent: keyword-only bool; the same `samples` sub-networks for
+            every input (see above). Not with `strategy="vectorized"`.
+        cache_prefix: keyword-only bool; run the deterministic prefix of a
+            functional model once per batch (see above).
 
     Returns:
         An `MCPrediction` with `.mean` and `.std` (numpy arrays of shape
@@ -251,6 +282,15 @@ def mc_predict(
         >>> bool(np.all(spread > 0))
         True
 
+        Consistent samples do not depend on the batch size:
+
+        >>> a = keras_dropout.mc_predict(model, x, samples=5, batch_size=3,
+        ...     seed=0, consistent=True, verbose=0, return_samples=True)
+        >>> b = keras_dropout.mc_predict(model, x, samples=5, batch_size=10,
+        ...     seed=0, consistent=True, verbose=0, return_samples=True)
+        >>> bool(np.allclose(a.samples, b.samples, atol=1e-6))
+        True
+
     Reference:
         - [Gal & Ghahramani, 2016](https://arxiv.org/abs/1506.02142):
           Dropout as a Bayesian approximation.
@@ -268,6 +308,15 @@ def mc_predict(
     if isinstance(verbose, bool) or verbose not in (0, 1, 2):
         raise _validation.invalid("verbose", '"auto", 0, 1 or 2', verbose)
     strategy = _validation.check_choice(strategy, "strategy", STRATEGIES)
+    consistent = _validation.check_bool(consistent, "consistent")
+    cache_prefix = _validation.check_bool(cache_prefix, "cache_prefix")
+    if consistent and strategy == "vectorized":
+        raise ValueError(
+            'Invalid value received for argument `strategy`. "vectorized" '
+            "draws one noise per row of the repeated batch, while "
+            "consistent=True shares one noise over the batch per sample: "
+            f'use strategy="loop" or "auto". Received: strategy={strategy!r}'
+        )
 
     x = keras.tree.map_structure(_as_numpy, x)
     rows = _num_rows(x)
@@ -281,6 +330,19 @@ def mc_predict(
             f"<{type(model).__name__} name={model.name!r}>",
             "Without one every sample is the same prediction",
         )
+    if consistent:
+        unsupported = [
+            layer.name
+            for layer in layers
+            if getattr(layer, "consistent_noise", "keras") is None
+        ]
+        if unsupported:
+            raise ValueError(
+                "Invalid value received for argument `consistent`. "
+                f"consistent=True needs every stochastic layer to share its "
+                f"noise over the batch; {unsupported} cannot (their "
+                "`consistent_noise` is None). Received: consistent=True"
+            )
     per_row = all(_draws_per_row(layer) for layer in layers)
     if strategy == "vectorized" and not per_row:
         shared = [layer.name for layer in layers if not _draws_per_row(layer)]
@@ -290,22 +352,50 @@ def mc_predict(
             f"{shared} share theirs across the batch. Use "
             f'strategy="loop" or "auto". Received: strategy={strategy!r}'
         )
-    if strategy == "auto":
+    if consistent:
+        vectorize = False
+    elif strategy == "auto":
         vectorize = per_row and min(batch_size, rows) * samples <= _MAX_VECTORIZED_ROWS
     else:
         vectorize = strategy == "vectorized"
+
+    split = _prefix_split(model, layers) if cache_prefix else None
+    if consistent and seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0] % 2**31)
+    # Consistent mode: sample k restarts every generator from a state
+    # derived from (seed, k), in every batch.
+    sample_seeds = (
+        [int(w % 2**31) for w in np.random.SeedSequence(seed).generate_state(samples)]
+        if consistent
+        else None
+    )
 
     steps = -(-rows // batch_size)
     progbar = keras.utils.Progbar(steps, verbose=verbose) if verbose else None
     means, stds, kept = [], [], []
     old_states = _reseed(layers, seed) if seed is not None else []
+    shared_noise = batch_shared_noise(model) if consistent else contextlib.nullcontext()
     try:
-        with _compat.torch_global_rng_seeded(seed), mc_dropout(model):
+        with _compat.torch_global_rng_seeded(seed), mc_dropout(model), shared_noise:
+            runner = model
+            if split is not None:
+                runner = split.suffix
+                traced = (consistent, _keras_rates(layers))
+                if split.traced != traced:
+                    # The suffix's compiled predict function keeps the
+                    # Python-level behaviour it was traced with (batch-shared
+                    # noise, Keras layers' rates): retrace it when that changed.
+                    _compat.reset_compiled_inference(runner)
+                    split.traced = traced
             for step in range(steps):
                 start, stop = step * batch_size, min((step + 1) * batch_size, rows)
                 part = slice(start, stop)
                 batch = keras.tree.map_structure(lambda a, part=part: a[part], x)
-                draws = _sample_batch(model, batch, samples, vectorize)
+                if split is not None:
+                    batch = split.prefix.predict_on_batch(batch)
+                draws = _sample_batch(
+                    runner, batch, samples, vectorize, layers, sample_seeds
+                )
                 moments = _Welford()
                 batch_samples = []
                 for draw in draws:
@@ -328,6 +418,70 @@ def mc_predict(
     )
 
 
+class _Split:
+    """A functional model cut in two where its deterministic part ends."""
+
+    def __init__(self, key, prefix, suffix):
+        self.key = key
+        self.prefix = prefix
+        self.suffix = suffix
+        # What the suffix's compiled predict function was traced with: see
+        # `mc_predict`.
+        self.traced = None
+
+
+def _keras_rates(layers):
+    """The rates Keras's stochastic layers hold as Python floats."""
+    rates = []
+    for layer in layers:
+        for holder in [layer] + rnn_cells(layer):
+            for name in ("rate", "dropout", "recurrent_dropout"):
+                value = getattr(holder, name, None)
+                if isinstance(value, numbers.Real):
+                    rates.append((id(holder), name, float(value)))
+    return tuple(rates)
+
+
+# model -> its `_Split` (or a `_Split` with `prefix=None` when it has none),
+# so that repeated `mc_predict` calls reuse the compiled prefix and suffix.
+_SPLITS = weakref.WeakKeyDictionary()
+
+
+def _prefix_split(model, layers):
+    """`model` as a deterministic prefix and a stochastic suffix, or `None`.
+
+    See `_compat.deterministic_frontier`. The two models share `model`'s
+    layers (no weights are copied); they are cached per model and rebuilt
+    when its stochastic layers change (`convert(..., in_place=True)`).
+    """
+    if not _is_functional(model):
+        return None
+    key = tuple(id(layer) for layer in layers)
+    found = _SPLITS.get(model)
+    if found is not None and found.key == key:
+        return found if found.prefix is not None else None
+    stochastic = set(key)
+
+    def is_stochastic(operation):
+        if not isinstance(operation, keras.layers.Layer):
+            return False  # a keras.ops operation in a functional graph
+        return any(id(la) in stochastic for la in _compat.sublayers(operation))
+
+    frontier = _compat.deterministic_frontier(model, is_stochastic)
+    if frontier is None:
+        _SPLITS[model] = _Split(key, None, None)
+        return None
+    inputs = model.inputs[0] if isinstance(model, keras.Sequential) else model.input
+    outputs = frontier[0] if len(frontier) == 1 else frontier
+    split = _Split(
+        key,
+        keras.Model(inputs, outputs, name=f"{model.name}_mc_prefix"),
+        keras.Model(outputs, model.outputs[0], name=f"{model.name}_mc_suffix"),
+    )
+    _SPLITS[model] = split
+    return split
+
+
 def _draws_per_row(layer):
     """Whether `layer` draws independently for each row of the batch.
 
@@ -347,8 +501,20 @@ def _draws_per_row(layer):
     return noise_shape is None or noise_shape[0] is None
 
 
-def _sample_batch(model, batch, samples, vectorize):
-    """`samples` predictions of one batch: an array `(samples, B, ...)`."""
+def _sample_batch(model, batch, samples, vectorize, layers, sample_seeds):
+    """`samples` predictions of one batch: an array `(samples, B, ...)`.
+
+    With `sample_seeds` (consistent mode), sample `k` restarts the seed
+    generators of `layers` (and torch's global generator) from
+    `sample_seeds[k]`.
+    """
+    if sample_seeds is not None:
+        draws = []
+        for k in range(samples):
+            _reseed(layers, sample_seeds[k])
+            with _compat.torch_global_rng_seeded(sample_seeds[k]):
+                draws.append(_single_output(model.predict_on_batch(batch)))
+        return draws
     if not vectorize:
         return [_single_output(model.predict_on_batch(batch)) for _ in range(samples)]
     repeated = keras.tree.map_structure(

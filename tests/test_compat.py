@@ -236,3 +236,47 @@ def test_unseeded_keras_dropout_draws_from_torch_global_generator():
         with _compat.torch_global_rng_seeded(7):
             draws.append(numpy(layer(x, training=True)))
     np.testing.assert_array_equal(draws[0], draws[1])
+
+
+def test_producer_is_the_layer_and_node_that_made_a_tensor():
+    inputs = keras.Input((3,))
+    dense = keras.layers.Dense(2)
+    hidden = dense(inputs)
+    operation, node = _compat._producer(hidden)
+    assert operation is dense
+    assert list(node.input_tensors) == [inputs]
+    assert _compat._producer(np.ones(3)) is None
+
+
+def test_deterministic_frontier_is_where_the_stochastic_part_starts():
+    inputs = keras.Input((3,))
+    trunk = keras.layers.Dense(4)(inputs)
+    head = keras.layers.Dense(4)(trunk)
+    dropped = keras.layers.Dropout(0.5)(head)
+    outputs = keras.layers.Concatenate()([dropped, trunk])
+    model = keras.Model(inputs, outputs)
+
+    def is_dropout(operation):
+        return isinstance(operation, keras.layers.Dropout)
+
+    assert _compat.deterministic_frontier(model, is_dropout) == [trunk, head]
+    # Keras builds a model from intermediate tensors (the suffix).
+    suffix = keras.Model([trunk, head], outputs)
+    x = np.ones((2, 4), "float32")
+    assert suffix.predict_on_batch([x, x]).shape == (2, 8)
+    deterministic = keras.Model(inputs, trunk)
+    assert _compat.deterministic_frontier(deterministic, is_dropout) is None
+
+
+def test_attribute_set_overrides_keras_alpha_dropout_noise_shape():
+    layer = keras.layers.AlphaDropout(0.5, noise_shape=None, seed=1)
+    x = np.ones((6, 40), "float32")
+    with _compat.attribute_set(layer, "noise_shape", (1, None)):
+        y = numpy(layer(x, training=True))
+    assert np.all(y == y[:1])  # one mask for every row
+    assert layer.noise_shape is None
+    y = numpy(layer(x, training=True))
+    assert not np.all(y == y[:1])
+    with pytest.raises(ValueError, match="no attribute `missing`"):
+        with _compat.attribute_set(layer, "missing", 1):
+            pass

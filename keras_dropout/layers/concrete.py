@@ -203,6 +203,7 @@ class ConcreteDropout(WrapperMixin, BaseDropout):
     """
 
     draws_per_row = True
+    consistent_noise = "custom"
 
     def __init__(
         self,
@@ -305,14 +306,21 @@ class ConcreteDropout(WrapperMixin, BaseDropout):
         channel_axis = self._channel_axis(rank)
         return tuple(shape[i] if i in (0, channel_axis) else 1 for i in range(rank))
 
-    def dropout(self, inputs, rate, seed):
-        # `rate` (the base's rate variable) is not used: p is learned.
+    def _scale(self, inputs, seed):
+        # The relaxed keep mask divided by 1 - p, for the shape of `inputs`.
         logit = ops.cast(self.p_logit, "float32")
         u = kd_random.uniform(self._noise_shape(inputs), seed)
         noise = ops.log(u + _EPSILON) - ops.log(1.0 - u + _EPSILON)
         drop = ops.sigmoid((logit + noise) / self.temperature)
         keep_prob = ops.sigmoid(-logit)  # 1 - p
-        scale = ops.cast((1.0 - drop) / keep_prob, inputs.dtype)
+        return ops.cast((1.0 - drop) / keep_prob, inputs.dtype)
+
+    def dropout(self, inputs, rate, seed):
+        # `rate` (the base's rate variable) is not used: p is learned.
+        return self._call_wrapped(ops.multiply(inputs, self._scale(inputs, seed)))
+
+    def dropout_shared(self, inputs, rate, seed):
+        scale = self._scale(inputs[:1], seed)  # one row's noise for all
         return self._call_wrapped(ops.multiply(inputs, scale))
 
     def get_config(self):

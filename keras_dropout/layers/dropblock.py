@@ -16,6 +16,7 @@ class _DropBlock(FeatureMaps, BaseDropout):
     """The shared part of the three DropBlock layers (see `DropBlock2D`)."""
 
     draws_per_row = True
+    consistent_noise = "multiplicative"
 
     def __init__(
         self,

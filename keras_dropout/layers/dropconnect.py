@@ -135,6 +135,8 @@ class DropConnect(WrapperMixin, BaseDropout):
           neural networks (variational and embedding dropout).
     """
 
+    consistent_noise = "per_call"  # one mask on the weights per call
+
     def __init__(
         self,
         layer,

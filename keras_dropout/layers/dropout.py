@@ -63,6 +63,7 @@ class Dropout(NoiseShapeDropout):
     """
 
     draws_per_row = True
+    consistent_noise = "multiplicative"
 
     def __init__(
         self,

@@ -127,6 +127,7 @@ class DropPath(BaseDropout):
     """
 
     draws_per_row = True
+    consistent_noise = "multiplicative"
 
     def _check_input_shape(self, shape):
         _validation.check_batched(shape, self)
@@ -199,6 +200,7 @@ class StochasticDepth(BaseDropout):
     """
 
     draws_per_row = True
+    consistent_noise = "custom"
 
     def __init__(self, rate, mode="row", seed=None, mc=False, **kwargs):
         super().__init__(rate, seed=seed, mc=mc, **kwargs)
@@ -246,6 +248,13 @@ class StochasticDepth(BaseDropout):
         keep = kd_random.keep_mask((1,) * len(residual.shape), rate, seed)
         return ops.add(shortcut, ops.multiply(residual, ops.cast(keep, residual.dtype)))
 
+    def dropout_shared(self, inputs, rate, seed):
+        if self.mode == "batch":  # one draw per call already
+            return self.dropout(inputs, rate, seed)
+        shortcut, residual = inputs
+        noise = functional.unchecked.drop_path(ops.ones_like(residual[:1]), rate, seed)
+        return ops.add(shortcut, ops.multiply(residual, noise))
+
     def inference(self, inputs, rate):
         shortcut, residual = inputs
         if self.mode == "row":
@@ -276,3 +285,4 @@ class StochasticDepth(BaseDropout):
         config = super().get_config()
         config["mode"] = self.mode
         return config
+

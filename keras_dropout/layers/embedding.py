@@ -93,6 +93,7 @@ class EmbeddingDropout(WrapperMixin, BaseDropout):
     """
 
     wrapped_key = "embedding"
+    consistent_noise = "per_call"  # one draw over the vocabulary per call
 
     def __init__(self, embedding, rate, seed=None, mc=False, **kwargs):
         super().__init__(rate, seed=seed, mc=mc, **kwargs)

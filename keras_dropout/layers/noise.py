@@ -83,6 +83,7 @@ class GaussianDropout(NoiseShapeDropout):
     """
 
     draws_per_row = True
+    consistent_noise = "multiplicative"
 
     def __init__(self, rate, seed=None, *, noise_shape=None, mc=False, **kwargs):
         super().__init__(rate, noise_shape=noise_shape, seed=seed, mc=mc, **kwargs)
@@ -157,8 +158,15 @@ class AlphaDropout(NoiseShapeDropout):
     """
 
     draws_per_row = True
+    consistent_noise = "custom"  # affine, not multiplicative
 
     def dropout(self, inputs, rate, seed):
         return functional.unchecked.alpha_dropout(
             inputs, rate, seed, noise_shape=self.noise_shape
+        )
+
+    def dropout_shared(self, inputs, rate, seed):
+        shape = self.noise_shape or (None,) * len(inputs.shape)
+        return functional.unchecked.alpha_dropout(
+            inputs, rate, seed, noise_shape=(1,) + tuple(shape[1:])
         )

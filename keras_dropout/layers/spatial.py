@@ -24,6 +24,7 @@ class _SpatialDropout(FeatureMaps, BaseDropout):
     """
 
     draws_per_row = True
+    consistent_noise = "multiplicative"
 
     def __init__(
         self,

@@ -110,6 +110,7 @@ class VariationalDropout(BaseDropout):
     """
 
     draws_per_row = True
+    consistent_noise = "multiplicative"
 
     def __init__(self, rate, time_axis=1, seed=None, mc=False, **kwargs):
         super().__init__(rate, seed=seed, mc=mc, **kwargs)
