@@ -22,6 +22,7 @@ from keras_dropout.layers.dropconnect import DropConnectDense as DropConnectDens
 from keras_dropout.layers.dropout import Dropout as Dropout
 from keras_dropout.layers.droppath import DropPath as DropPath
 from keras_dropout.layers.droppath import StochasticDepth as StochasticDepth
+from keras_dropout.layers.droppath import SubsetDropPath as SubsetDropPath
 from keras_dropout.layers.droppath import drop_path_rates as drop_path_rates
 from keras_dropout.layers.embedding import EmbeddingDropout as EmbeddingDropout
 from keras_dropout.layers.noise import AlphaDropout as AlphaDropout
@@ -29,6 +30,8 @@ from keras_dropout.layers.noise import GaussianDropout as GaussianDropout
 from keras_dropout.layers.spatial import SpatialDropout1D as SpatialDropout1D
 from keras_dropout.layers.spatial import SpatialDropout2D as SpatialDropout2D
 from keras_dropout.layers.spatial import SpatialDropout3D as SpatialDropout3D
+from keras_dropout.layers.tokens import DropHead as DropHead
+from keras_dropout.layers.tokens import PatchDropout as PatchDropout
 from keras_dropout.layers.variational import VariationalDropout as VariationalDropout
 from keras_dropout.layers.zoneout import ZoneoutCell as ZoneoutCell
 from keras_dropout.models import MCPrediction as MCPrediction
@@ -47,15 +50,18 @@ __all__ = [
     "DropBlock3D",
     "DropConnect",
     "DropConnectDense",
+    "DropHead",
     "DropPath",
     "Dropout",
     "EmbeddingDropout",
     "GaussianDropout",
     "MCPrediction",
+    "PatchDropout",
     "SpatialDropout1D",
     "SpatialDropout2D",
     "SpatialDropout3D",
     "StochasticDepth",
+    "SubsetDropPath",
     "VariationalDropout",
     "ZoneoutCell",
     "__version__",

@@ -149,7 +149,7 @@ class mc_dropout:  # noqa: N801 - used like a function: `with mc_dropout():`
             _unshadow(shadowed)
             raise
         self._shadowed.append(shadowed)
-        if shadowed:
+        if shadowed or _traces_mc_scope(self.model):
             _reset_compiled_functions(self.model)
         _MC_SCOPES.append(self.enabled)
         _sync_mc_flags()
@@ -159,11 +159,21 @@ class mc_dropout:  # noqa: N801 - used like a function: `with mc_dropout():`
         _MC_SCOPES.pop()
         _sync_mc_flags()
         shadowed = self._shadowed.pop()
-        changed = bool(shadowed)
+        changed = bool(shadowed) or _traces_mc_scope(self.model)
         _unshadow(shadowed)
         if changed:
             _reset_compiled_functions(self.model)
         return False
+
+
+def _traces_mc_scope(model):
+    """Whether `model` holds a pack layer that reads the MC scope in Python
+    while a function is traced (`traces_mc_scope`, e.g. `PatchDropout`, whose
+    two branches differ in shape): its compiled functions must be retraced
+    when the scope changes."""
+    if model is None:
+        return False
+    return any(getattr(la, "traces_mc_scope", False) for la in _compat.sublayers(model))
 
 
 def keras_dropout_classes():

@@ -584,6 +584,221 @@ def _apply_block_mask(inputs, keep, dropped, scale_by_keep=True):
     return ops.where(keep, ops.multiply(inputs, scale), zero)
 
 
+def patch_dropout(inputs, rate, seed, num_prefix_tokens=1, ordered=False, rng=None):
+    """Training-time patch dropout: keep a random subset of each sample's tokens.
+
+    `inputs` are `(batch, tokens, *features)`, the first `num_prefix_tokens`
+    tokens (a CLS token, register tokens) being prefix tokens and the others
+    patch tokens. Each sample keeps its prefix tokens, in front, then
+    `num_keep = max(1, round((1 - rate) * patches))` of its `patches`
+    patch tokens (Python's `round`), chosen uniformly at random without
+    replacement, independently per sample: the first `num_keep` of a random
+    permutation (the `argsort` of uniform noise). The output has
+    `num_prefix_tokens + num_keep` tokens; nothing is rescaled (tokens are
+    removed, not zeroed). When `num_keep` equals `patches` (`rate=0`, or
+    too few patches to drop one) the inputs are returned unchanged.
+
+    The token count is part of the output shape, so `rate` must be a
+    number (not a tensor) and the tokens axis must be known.
+
+    Args:
+        inputs: a floating-point tensor `(batch, tokens, *features)`, with a
+            known number of tokens, more than `num_prefix_tokens`.
+        rate: float in `[0, 1)`, the fraction of patch tokens to remove.
+        seed: int, `keras.random.SeedGenerator`, or drawn seed tensor.
+        num_prefix_tokens: non-negative int, how many leading tokens are
+            always kept (default 1, a CLS token).
+        ordered: bool; `True` keeps the kept patch tokens in their input
+            order, `False` (the default) in random order (as timm).
+        rng: `"auto"`, `"portable"`, `"native"` or `None` (the configured default).
+
+    Returns:
+        A tensor `(batch, num_prefix_tokens + num_keep, *features)` of the
+        inputs' dtype.
+
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout.functional import patch_dropout
+        >>> x = np.arange(2 * 9, dtype="float32").reshape(2, 9, 1)  # CLS + 8
+        >>> y = np.asarray(patch_dropout(x, 0.5, seed=0, ordered=True))
+        >>> y.shape  # CLS + round(0.5 * 8) patches
+        (2, 5, 1)
+        >>> y[:, 0, 0].tolist()  # the CLS tokens, first
+        [0.0, 9.0]
+        >>> bool(np.all(np.diff(y[:, 1:, 0], axis=1) > 0))  # in input order
+        True
+
+    Reference:
+        - [Liu et al., 2022](https://arxiv.org/abs/2208.07220): PatchDropout:
+          economizing vision transformers using patch dropout.
+        - [Li et al., 2022](https://arxiv.org/abs/2212.00794): Scaling
+          language-image pre-training via masking (FLIP).
+    """
+    _validation.check_float_inputs(inputs)
+    rate = _check_number_rate(rate)
+    if not _validation.is_int(num_prefix_tokens) or num_prefix_tokens < 0:
+        raise _validation.invalid(
+            "num_prefix_tokens", "a non-negative int", num_prefix_tokens
+        )
+    _validation.check_bool(ordered, "ordered")
+    shape = tuple(inputs.shape)
+    if len(shape) < 3 or shape[1] is None or shape[1] <= num_prefix_tokens:
+        raise ValueError(
+            "Invalid value received for argument `inputs`. Expected a tensor "
+            "(batch, tokens, *features) of rank >= 3 with a known number of "
+            f"tokens, more than num_prefix_tokens={num_prefix_tokens}. "
+            f"Received: inputs.shape={shape}"
+        )
+    return _patch_dropout(inputs, rate, seed, int(num_prefix_tokens), ordered, rng)
+
+
+def _check_number_rate(rate):
+    """A rate that sets a static shape: a number (or 0-d array) in [0, 1),
+    returned as a Python float."""
+    if isinstance(rate, np.ndarray) and rate.ndim == 0:
+        rate = rate.item()
+    if rate is None or isinstance(rate, (numbers.Real, str, bytes)):
+        return _validation.check_rate(rate)
+    raise _validation.invalid(
+        "rate",
+        "a float in the range [0, 1), as a number: it sets the number of "
+        "kept tokens, a static shape, so a tensor cannot",
+        rate,
+    )
+
+
+def _patches_kept(patches, rate):
+    return max(1, int(round((1.0 - float(rate)) * patches)))
+
+
+def _patch_dropout(inputs, rate, seed, num_prefix_tokens=1, ordered=False, rng=None):
+    # `rate`: a number (the kept count is a static shape), used as a Python
+    # float: `round` then sees the rate as given, not its float32 rounding.
+    rank = len(inputs.shape)
+    patches = inputs.shape[1] - num_prefix_tokens
+    num_keep = _patches_kept(patches, rate)
+    if num_keep >= patches:
+        return inputs
+    batch = ops.shape(inputs)[0]
+    # The first `num_keep` entries of a uniformly random permutation per
+    # sample. Ties between two draws (24-bit uniforms with the portable
+    # generator) are left to each backend's sort: rare, and still a valid
+    # draw.
+    noise = kd_random.uniform((batch, patches), seed, rng=rng)
+    keep = ops.argsort(noise, axis=-1)[:, :num_keep]
+    if ordered:
+        keep = ops.sort(keep, axis=-1)
+    keep = ops.add(ops.cast(keep, "int32"), num_prefix_tokens)
+    if num_prefix_tokens:
+        prefix = ops.arange(num_prefix_tokens, dtype="int32")
+        prefix = ops.add(ops.zeros_like(keep[:, :1]), prefix)  # (batch, prefix)
+        keep = ops.concatenate([prefix, keep], axis=1)
+    # One gather of whole token rows: broadcast over the feature axes.
+    keep = ops.reshape(keep, ops.shape(keep) + (1,) * (rank - 2))
+    return ops.take_along_axis(inputs, keep, axis=1)
+
+
+def drop_head(inputs, rate, num_heads, seed, head_axis=-1, rng=None):
+    """Training-time DropHead: zero whole attention heads per sample.
+
+    The axis `head_axis` of `inputs` holds `num_heads` heads of
+    `head_dim = size // num_heads` contiguous units each, head-major (the
+    layout of attention outputs `(batch, tokens, heads * head_dim)`
+    with `head_axis=-1`, the default), or one unit each (a per-head tensor
+    `(batch, heads, ...)` with `head_axis=1`). Each sample draws one
+    keep/drop decision per head (probability `rate` of dropping), shared by
+    every unit of the head and every other axis (the tokens): the mask has
+    shape `(batch, 1, ..., num_heads, ..., 1)`. As in the paper, the kept
+    heads are multiplied by `num_heads / kept_heads`, the sample's own
+    number of kept heads (not `1 / (1 - rate)`), so each sample's output
+    keeps the scale of all heads; a sample whose heads are all dropped
+    gives zeros, not NaN.
+
+    Args:
+        inputs: a floating-point tensor of rank >= 2, batch first, whose
+            `head_axis` has a known size divisible by `num_heads`.
+        rate: float in `[0, 1)` or a float32 scalar tensor: the probability
+            of dropping a head.
+        num_heads: positive int, the number of heads on `head_axis`.
+        seed: int, `keras.random.SeedGenerator`, or drawn seed tensor.
+        head_axis: int, the axis holding the heads (not the batch axis 0);
+            negative values count from the end.
+        rng: `"auto"`, `"portable"`, `"native"` or `None` (the configured default).
+
+    Returns:
+        A tensor of the inputs' shape and dtype.
+
+    Examples:
+        >>> import numpy as np
+        >>> from keras_dropout.functional import drop_head
+        >>> x = np.ones((3, 5, 4 * 2), "float32")  # 4 heads of 2 units
+        >>> y = np.asarray(drop_head(x, 0.5, 4, seed=1))
+        >>> heads = y.reshape(3, 5, 4, 2)
+        >>> bool(np.all(heads == heads[:, :1, :, :1]))  # whole heads, all tokens
+        True
+        >>> kept = (heads[:, 0, :, 0] > 0).sum(axis=1)
+        >>> bool(np.allclose(heads[:, 0, :, 0].max(axis=1), 4 / kept))
+        True
+
+    Reference:
+        - [Zhou et al., 2020](https://arxiv.org/abs/2004.13342): Scheduled
+          DropHead: a regularization method for transformer models.
+    """
+    rate = _check_functional_rate(rate, inputs)
+    num_heads = _validation.check_positive_int(num_heads, "num_heads")
+    if not _validation.is_int(head_axis) or head_axis == 0:
+        raise _validation.invalid(
+            "head_axis", "an int other than the batch axis 0", head_axis
+        )
+    shape = tuple(inputs.shape)
+    rank = len(shape)
+    if rank < 2:
+        raise ValueError(
+            "Invalid value received for argument `inputs`. Expected a tensor "
+            "of rank >= 2, batch first, with a heads axis. Received: "
+            f"inputs.shape={shape} (rank {rank})"
+        )
+    if not -rank < head_axis < rank:
+        raise _validation.invalid(
+            "head_axis",
+            f"an axis of the inputs other than the batch axis 0: in "
+            f"[1, {rank - 1}] or [{1 - rank}, -1] for inputs.shape={shape}",
+            head_axis,
+        )
+    size = shape[head_axis]
+    if size is None:
+        raise ValueError(
+            "Invalid value received for argument `inputs`. Expected a known "
+            f"size on axis {head_axis}, the heads axis. Received: "
+            f"inputs.shape={shape}"
+        )
+    if size % num_heads:
+        raise _validation.invalid(
+            "num_heads",
+            f"a divisor of {size}, the size of axis {head_axis} (the heads "
+            f"axis) of the inputs, inputs.shape={shape}",
+            num_heads,
+        )
+    return _drop_head(inputs, rate, num_heads, seed, int(head_axis), rng)
+
+
+def _drop_head(inputs, rate, num_heads, seed, head_axis=-1, rng=None):
+    rank = len(inputs.shape)
+    axis = head_axis % rank
+    head_dim = inputs.shape[axis] // num_heads
+    shape = [ops.shape(inputs)[0]] + [1] * (rank - 1)
+    shape[axis] = num_heads
+    # Drawn in (sample, head) order whatever the layout: the same seed drops
+    # the same heads with `head_axis=1` as with `head_axis=-1`.
+    keep = ops.cast(kd_random.keep_mask(tuple(shape), rate, seed, rng=rng), "float32")
+    kept = ops.sum(keep, axis=axis, keepdims=True)
+    scale = ops.divide(float(num_heads), ops.maximum(kept, 1.0))
+    factor = ops.multiply(keep, scale)
+    if head_dim > 1:
+        factor = ops.repeat(factor, head_dim, axis=axis)
+    return ops.multiply(inputs, ops.cast(factor, inputs.dtype))
+
+
 class unchecked:  # noqa: N801 - a namespace, used like a module
     """This module's functions without their argument checks.
 
@@ -613,3 +828,8 @@ class unchecked:  # noqa: N801 - a namespace, used like a module
     alpha_dropout = staticmethod(_alpha_dropout)
     drop_path = staticmethod(_drop_path)
     drop_block = staticmethod(_drop_block)
+    # `patch_dropout`: `rate` a number, `num_prefix_tokens` an int below the
+    # (known) token count, `ordered` a bool. `drop_head`: `num_heads` an int
+    # dividing the (known) size of `head_axis`, an int axis other than 0.
+    patch_dropout = staticmethod(_patch_dropout)
+    drop_head = staticmethod(_drop_head)

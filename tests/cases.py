@@ -10,11 +10,13 @@ from keras_dropout import DropBlock2D
 from keras_dropout import DropBlock3D
 from keras_dropout import DropConnect
 from keras_dropout import DropConnectDense
+from keras_dropout import DropHead
 from keras_dropout import DropPath
 from keras_dropout import GaussianDropout
 from keras_dropout import SpatialDropout1D
 from keras_dropout import SpatialDropout2D
 from keras_dropout import SpatialDropout3D
+from keras_dropout import SubsetDropPath
 from keras_dropout import VariationalDropout
 from tests.harness import LayerCase
 from tests.harness import numpy
@@ -462,5 +464,55 @@ CASES += [
         DropPath,
         {"rate": 0.3, "seed": 4},
         input_shape=(16, 6),
+    ),
+]
+
+# Attention heads. Every `fit` check puts a `Dense(4)` before the layer, so
+# `num_heads` divides 4 as well as the case's last axis. PatchDropout changes
+# the token count in training and refuses an unknown one, which the harness
+# cannot pass: its equivalents of these checks are in tests/test_tokens.py.
+BAD_HEADS = [
+    ({"num_heads": 0}, "num_heads"),
+    ({"num_heads": 2.0}, "num_heads"),
+    ({"num_heads": True}, "num_heads"),
+    ({"num_heads": None}, "num_heads"),
+    ({"head_axis": 0}, "head_axis"),
+    ({"head_axis": "1"}, "head_axis"),
+    ({"head_axis": 1.0}, "head_axis"),
+]
+
+CASES += [
+    LayerCase(
+        DropHead,
+        {"rate": 0.5, "num_heads": 2, "seed": 7},
+        input_shape=(8, 5, 6),
+        bad_kwargs=BAD_RATES + BAD_HEADS,
+    ),
+    LayerCase(
+        DropHead,
+        {"rate": 0.3, "num_heads": 4, "seed": 3},
+        input_shape=(8, 8),
+    ),
+]
+
+# Stochastic depth on a subset of the batch: a residual wrapper. Its output is
+# `x` or `x + branch(x) * B / k`, never 0, and its gradient is not out / x.
+CASES += [
+    LayerCase(
+        SubsetDropPath,
+        {"rate": 0.3, "seed": 7},
+        input_shape=(8, 5, 6),
+        # A branch that keeps any width (the fit checks put a Dense(4) first)
+        # and treats rows independently.
+        build=_wrapping(
+            SubsetDropPath, lambda dtype: keras.layers.LayerNormalization(dtype=dtype)
+        ),
+        inference=lambda layer, x: x + numpy(layer.layer(x)),
+        bad_kwargs=BAD_RATES
+        + [({"layer": "dense"}, "layer"), ({"seed": 1.5}, "seed"), ({"mc": 1}, "mc")],
+        zeros=False,
+        mask_gradient=False,
+        weights=2,
+        atol=1e-5,
     ),
 ]

@@ -126,6 +126,8 @@ LAYERS = {
     "DropBlock2D": lambda **kw: kd.DropBlock2D(block_size=2, **kw),
     "DropBlock3D": lambda **kw: kd.DropBlock3D(block_size=2, **kw),
     "DropPath": lambda **kw: kd.DropPath(**kw),
+    "PatchDropout": lambda **kw: kd.PatchDropout(**kw),
+    "DropHead": lambda **kw: kd.DropHead(num_heads=2, **kw),
     "StochasticDepth": lambda **kw: kd.StochasticDepth(**kw),
     "EmbeddingDropout": lambda **kw: kd.EmbeddingDropout(
         keras.layers.Embedding(10, 3), **kw
@@ -145,6 +147,10 @@ RATE_FUNCTIONS = {
     ),
     "drop_path": lambda r: drop_path(_ones((4, 6)), r, 0),
     "drop_block": lambda r: drop_block(_ones((2, 6, 6, 3)), r, 2, 0),
+    "functional.patch_dropout": lambda r: functional.patch_dropout(
+        _ones((4, 6, 3)), r, 0
+    ),
+    "functional.drop_head": lambda r: functional.drop_head(_ones((4, 6)), r, 2, 0),
 }
 
 # Constructors of schedules and helpers that take a rate (numbers only).
@@ -441,6 +447,8 @@ WRONG_RANKS = [
     ("DropBlock3D", lambda: kd.DropBlock3D(0.3, 2), (2, 3, 4, 5)),
     ("VariationalDropout", lambda: kd.VariationalDropout(0.3), (4, 5)),
     ("DropPath", lambda: kd.DropPath(0.3), ()),
+    ("PatchDropout", lambda: kd.PatchDropout(0.3), (4, 5)),
+    ("DropHead", lambda: kd.DropHead(0.3, 2), (4,)),
 ]
 
 
@@ -512,6 +520,8 @@ INTEGER_INPUTS = [
     ("DropBlock2D", _int_layer(lambda: kd.DropBlock2D(0.3, 2), (2, 6, 6, 3))),
     ("DropBlock3D", _int_layer(lambda: kd.DropBlock3D(0.3, 2), (2, 4, 4, 4, 3))),
     ("DropPath", _int_layer(lambda: kd.DropPath(0.3), (4, 6))),
+    ("PatchDropout", _int_layer(lambda: kd.PatchDropout(0.3), (4, 6, 3))),
+    ("DropHead", _int_layer(lambda: kd.DropHead(0.3, 2), (4, 6))),
     (
         "StochasticDepth",
         lambda dtype: kd.StochasticDepth(0.3)(
@@ -536,6 +546,14 @@ INTEGER_INPUTS = [
     ),
     ("drop_path", lambda dtype: drop_path(_ones((4, 6), dtype), 0.3, 0)),
     ("drop_block", lambda dtype: drop_block(_ones((2, 6, 6, 3), dtype), 0.3, 2, 0)),
+    (
+        "functional.patch_dropout",
+        lambda dtype: functional.patch_dropout(_ones((4, 6, 3), dtype), 0.3, 0),
+    ),
+    (
+        "functional.drop_head",
+        lambda dtype: functional.drop_head(_ones((4, 6), dtype), 0.3, 2, 0),
+    ),
 ]
 
 
@@ -1071,6 +1089,182 @@ TOOL_CASES = [
         "one of",
         "'fast'",
     ),
+    # PatchDropout and patch_dropout: arguments, then shapes (a static token
+    # count is needed: the output shape depends on it)
+    (
+        "PatchDropout",
+        lambda: kd.PatchDropout(0.3, num_prefix_tokens=-1),
+        "num_prefix_tokens",
+        "non-negative int",
+        "=-1",
+    ),
+    (
+        "PatchDropout",
+        lambda: kd.PatchDropout(0.3, num_prefix_tokens=1.0),
+        "num_prefix_tokens",
+        "non-negative int",
+        "=1.0",
+    ),
+    (
+        "PatchDropout",
+        lambda: kd.PatchDropout(0.3, num_prefix_tokens=True),
+        "num_prefix_tokens",
+        "non-negative int",
+        "=True",
+    ),
+    (
+        "PatchDropout",
+        lambda: kd.PatchDropout(0.3, num_prefix_tokens=None),
+        "num_prefix_tokens",
+        "non-negative int",
+        "=None",
+    ),
+    ("PatchDropout", lambda: kd.PatchDropout(0.3, ordered=1), "ordered", "bool", "=1"),
+    (
+        "PatchDropout",
+        lambda: kd.PatchDropout(0.3, ordered=None),
+        "ordered",
+        "bool",
+        "=None",
+    ),
+    (
+        "PatchDropout (build)",
+        lambda: kd.PatchDropout(0.3).build((4, None, 3)),
+        "inputs",
+        "tokens axis (axis 1) is known",
+        "inputs.shape=(4, None, 3)",
+    ),
+    (
+        "PatchDropout (build)",
+        lambda: kd.PatchDropout(0.3, num_prefix_tokens=2).build((4, 2, 3)),
+        "inputs",
+        "more than num_prefix_tokens=2 tokens",
+        "inputs.shape=(4, 2, 3)",
+    ),
+    (
+        "PatchDropout (symbolic)",
+        lambda: kd.PatchDropout(0.3)(keras.Input((None, 8))),
+        "inputs",
+        "static shape",
+        "inputs.shape=(None, None, 8)",
+    ),
+    (
+        "functional.patch_dropout",
+        lambda: functional.patch_dropout(X6, 0.3, 0),
+        "inputs",
+        "rank >= 3",
+        "inputs.shape=(5, 6)",
+    ),
+    (
+        "functional.patch_dropout",
+        lambda: functional.patch_dropout(_ones((4, 1, 3)), 0.3, 0),
+        "inputs",
+        "more than num_prefix_tokens=1",
+        "inputs.shape=(4, 1, 3)",
+    ),
+    (
+        "functional.patch_dropout",
+        lambda: functional.patch_dropout(_ones((4, 6, 3)), _tensor(0.3), 0),
+        "rate",
+        "static shape",
+        "Received: rate=",
+    ),
+    (
+        "functional.patch_dropout",
+        lambda: functional.patch_dropout(_ones((4, 6, 3)), 0.3, 0, -1),
+        "num_prefix_tokens",
+        "non-negative int",
+        "=-1",
+    ),
+    (
+        "functional.patch_dropout",
+        lambda: functional.patch_dropout(_ones((4, 6, 3)), 0.3, 0, ordered="yes"),
+        "ordered",
+        "bool",
+        "='yes'",
+    ),
+    # DropHead and drop_head
+    ("DropHead", lambda: kd.DropHead(0.3, 0), "num_heads", POSITIVE_INT, "=0"),
+    ("DropHead", lambda: kd.DropHead(0.3, 2.0), "num_heads", POSITIVE_INT, "=2.0"),
+    ("DropHead", lambda: kd.DropHead(0.3, True), "num_heads", POSITIVE_INT, "=True"),
+    ("DropHead", lambda: kd.DropHead(0.3, None), "num_heads", POSITIVE_INT, "=None"),
+    (
+        "DropHead",
+        lambda: kd.DropHead(0.3, 2, head_axis=0),
+        "head_axis",
+        "other than the batch axis 0",
+        "=0",
+    ),
+    (
+        "DropHead",
+        lambda: kd.DropHead(0.3, 2, head_axis="1"),
+        "head_axis",
+        "an int",
+        "='1'",
+    ),
+    (
+        "DropHead (build)",
+        lambda: kd.DropHead(0.3, 4).build((4, 5, 6)),
+        "num_heads",
+        "a divisor of 6",
+        "num_heads=4",
+    ),
+    (
+        "DropHead (build)",
+        lambda: kd.DropHead(0.3, 2, head_axis=3).build((4, 5, 6)),
+        "head_axis",
+        "in [1, 2] or [-2, -1]",
+        "head_axis=3",
+    ),
+    (
+        "DropHead (build)",
+        lambda: kd.DropHead(0.3, 2, head_axis=-3).build((4, 5, 6)),
+        "head_axis",
+        "in [1, 2] or [-2, -1]",
+        "head_axis=-3",
+    ),
+    (
+        "DropHead (symbolic)",
+        lambda: kd.DropHead(0.3, 2, head_axis=1)(keras.Input((None, 5, 6))),
+        "inputs",
+        "known size on axis 1",
+        "inputs.shape=(None, None, 5, 6)",
+    ),
+    (
+        "functional.drop_head",
+        lambda: functional.drop_head(X6, 0.3, 4, 0),
+        "num_heads",
+        "a divisor of 6",
+        "=4",
+    ),
+    (
+        "functional.drop_head",
+        lambda: functional.drop_head(X6, 0.3, 0, 0),
+        "num_heads",
+        POSITIVE_INT,
+        "=0",
+    ),
+    (
+        "functional.drop_head",
+        lambda: functional.drop_head(X6, 0.3, 2, 0, head_axis=0),
+        "head_axis",
+        "other than the batch axis 0",
+        "=0",
+    ),
+    (
+        "functional.drop_head",
+        lambda: functional.drop_head(X6, 0.3, 2, 0, head_axis=2),
+        "head_axis",
+        "in [1, 1] or [-1, -1]",
+        "=2",
+    ),
+    (
+        "functional.drop_head",
+        lambda: functional.drop_head(_ones((4,)), 0.3, 2, 0),
+        "inputs",
+        "rank >= 2",
+        "inputs.shape=(4,)",
+    ),
     # the arguments every layer shares (beyond the rate)
     ("Dropout", lambda: kd.Dropout(0.3, seed=1.5), "seed", "int or None", "=1.5"),
     ("Dropout", lambda: kd.Dropout(0.3, seed="1"), "seed", "int or None", "='1'"),
@@ -1227,6 +1421,7 @@ EMPTY = [
     _empty("DropBlock2D", lambda: kd.DropBlock2D(0.3, 2, seed=1), (0, 6, 6, 3)),
     _empty("DropBlock3D", lambda: kd.DropBlock3D(0.3, 2, seed=1), (0, 4, 4, 4, 3)),
     _empty("DropPath", lambda: kd.DropPath(0.5, seed=1), (0, 5)),
+    _empty("DropHead", lambda: kd.DropHead(0.5, 2, seed=1), (0, 4, 6)),
     _empty(
         "StochasticDepth",
         lambda: kd.StochasticDepth(0.5, seed=1),
@@ -1293,6 +1488,7 @@ EMPTY_FUNCTIONS = {
     "functional.classic_inference": lambda x: functional.classic_inference(x, 0.5),
     "drop_path": lambda x: drop_path(x, 0.5, 0),
     "drop_block": lambda x: drop_block(x, 0.5, 2, 0),
+    "functional.drop_head": lambda x: functional.drop_head(x, 0.5, 2, 0),
     "random.keep_mask": lambda x: kd.random.keep_mask(x.shape, 0.5, 0),
 }
 

@@ -146,6 +146,9 @@ def test_vectorized_refused_for_batch_shared_masks():
 
 # One draw per call (on weights, a vocabulary or a step), not per batch row.
 SHARED_DRAWS = ("DropConnect", "DropConnectDense", "EmbeddingDropout", "ZoneoutCell")
+# Draws that are neither per row nor shared: a fixed number of rows is
+# chosen together (so repeating a batch does not give independent samples).
+JOINT_DRAWS = ("SubsetDropPath",)
 
 
 def test_every_layer_says_whether_it_draws_per_row():
@@ -160,7 +163,14 @@ def test_every_layer_says_whether_it_draws_per_row():
         assert isinstance(cls.draws_per_row, bool), name
     assert not keras_dropout.BaseDropout.draws_per_row  # the safe default
     per_row = {name for name, cls in classes.items() if cls.draws_per_row}
-    assert per_row == set(classes) - set(SHARED_DRAWS) - {"BaseDropout"}
+    not_per_row = set(SHARED_DRAWS) | set(JOINT_DRAWS) | {"BaseDropout"}
+    assert per_row == set(classes) - not_per_row
+    # How each shares one noise over the batch (mc_predict(consistent=True)).
+    allowed = {"multiplicative", "per_call", "custom", None}
+    for name, cls in classes.items():
+        assert cls.consistent_noise in allowed, name
+    unsupported = {n for n, cls in classes.items() if cls.consistent_noise is None}
+    assert unsupported == {"BaseDropout", "ZoneoutCell", "SubsetDropPath"}
 
 
 def test_noise_shape_shared_over_the_batch_draws_once():

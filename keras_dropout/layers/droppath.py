@@ -7,6 +7,7 @@ from keras_dropout import _validation
 from keras_dropout import functional
 from keras_dropout import random as kd_random
 from keras_dropout._base import BaseDropout
+from keras_dropout._base import WrapperMixin
 
 MODES = ("row", "batch")
 _EXPECTED_INPUTS = (
@@ -286,3 +287,130 @@ class StochasticDepth(BaseDropout):
         config["mode"] = self.mode
         return config
 
+
+def _subset_size(batch, keep):
+    """`max(floor(batch * keep), 1)`: a Python int when the batch size is
+    known (static shapes for XLA), else a scalar int32 tensor."""
+    if isinstance(batch, int):
+        return max(int(batch * keep), 1)
+    size = ops.floor(ops.multiply(ops.cast(batch, "float32"), keep))
+    return ops.maximum(ops.cast(size, "int32"), 1)
+
+
+@keras.saving.register_keras_serializable(package="keras_dropout")
+class SubsetDropPath(WrapperMixin, BaseDropout):
+    """A residual block that skips its branch for a random part of the batch,
+    and saves the compute.
+
+    Called on `x`, it returns `x + layer(x)` at inference. In training it
+    picks `k = max(floor(batch * (1 - rate)), 1)` distinct rows of the
+    batch at random, runs `layer` on those `k` rows only, and adds the
+    result, multiplied by `batch / k`, to them; the other rows pass through
+    unchanged. The branch's cost falls by about `rate`, unlike
+    `x + DropPath(rate)(layer(x))`, which runs the branch on every row and
+    then zeroes some. Each row's output has the same expectation as with
+    `DropPath` (`x + layer(x)` when `layer` treats rows independently);
+    the number of rows skipped is exactly `batch - k` instead of binomial.
+    This is DINOv2's `drop_add_residual_stochastic_depth` (its blocks use it
+    when `sample_drop_ratio > 0.1`).
+
+    `k` depends only on the batch size and `rate`, so shapes stay static
+    under `jit_compile` / `jax.jit`; the layer reads `rate` when a function
+    is traced, so a new rate takes effect when the training function is
+    next compiled (unlike the other layers, whose rate lives in the
+    compiled graph: `model.make_train_function(force=True)` after changing
+    it). `layer` must map `(rows, ...)` to the same shape (a residual
+    branch), treat rows independently (no batch statistics: a
+    `BatchNormalization` in the branch would see only the `k` rows), and
+    is built and saved with the wrapper.
+
+    Args:
+        layer: a `keras.layers.Layer`, the residual branch.
+        rate: float in `[0, 1)`, the fraction of rows whose branch is
+            skipped (not kept).
+        seed: optional int for the layer's seed generator.
+        mc: if `True`, skip branches at inference too (Monte Carlo).
+            See also the `keras_dropout.mc_dropout()` scope.
+        **kwargs: base layer keyword arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: the residual stream, a floating-point tensor, batch first.
+        training: Python bool; `True` runs the branch on a random subset.
+
+    Input shape:
+        Arbitrary, batch first; `layer`'s output shape must equal it.
+
+    Output shape:
+        Same as the input.
+
+    Examples:
+        >>> import numpy as np, keras, keras_dropout
+        >>> block = keras_dropout.SubsetDropPath(
+        ...     keras.layers.Dense(4, kernel_initializer="ones"), 0.5, seed=0)
+        >>> x = np.ones((8, 4), "float32")
+        >>> y = keras.ops.convert_to_numpy(block(x, training=True))
+        >>> sorted(set(y[:, 0].tolist()))  # 4 rows skipped, 4 get 1 + 4 * 8/4
+        [1.0, 9.0]
+        >>> int(np.sum(y[:, 0] == 9.0))
+        4
+        >>> keras.ops.convert_to_numpy(block(x))[0].tolist()  # x + layer(x)
+        [5.0, 5.0, 5.0, 5.0]
+
+    Reference:
+        - [Huang et al., 2016](https://arxiv.org/abs/1603.09382): Deep
+          networks with stochastic depth.
+        - [Oquab et al., 2023](https://arxiv.org/abs/2304.07193): DINOv2
+          (stochastic depth on a subset of the batch, to save compute).
+    """
+
+    # A fixed number of rows, drawn without replacement: rows are not
+    # independent, and a shared draw makes no sense (it would keep all or no
+    # rows).
+    draws_per_row = False
+    consistent_noise = None
+
+    def __init__(self, layer, rate, seed=None, mc=False, **kwargs):
+        super().__init__(rate, seed=seed, mc=mc, **kwargs)
+        if not isinstance(layer, keras.layers.Layer):
+            raise _validation.invalid("layer", "a keras.layers.Layer", layer)
+        self.layer = layer
+
+    def build(self, input_shape):
+        _validation.check_batched(input_shape, self)
+        self._build_wrapped(input_shape)
+        branch_shape = tuple(self.layer.compute_output_shape(input_shape))
+        if branch_shape[1:] != tuple(input_shape)[1:]:
+            raise ValueError(
+                f"Invalid value received for argument `layer` of "
+                f"`{self.name}` (SubsetDropPath): expected a residual branch "
+                f"whose output shape is its input shape {tuple(input_shape)}. "
+                f"Received: {type(self.layer).__name__} with output shape "
+                f"{branch_shape}"
+            )
+        super().build(input_shape)
+
+    def _check_input_shape(self, shape):
+        _validation.check_batched(shape, self)
+
+    def dropout(self, inputs, rate, seed):
+        # `rate` (a traced variable in compiled code) cannot set a static
+        # shape: the subset size uses the Python value.
+        batch = ops.shape(inputs)[0]
+        size = _subset_size(batch, 1.0 - self._rate)
+        order = ops.argsort(kd_random.uniform((batch,), seed))
+        rows = order[:size]
+        branch = self._call_wrapped(ops.take(inputs, rows, axis=0))
+        scale = ops.divide(ops.cast(batch, "float32"), ops.cast(size, "float32"))
+        branch = ops.multiply(branch, ops.cast(scale, branch.dtype))
+        added = ops.scatter(ops.expand_dims(rows, -1), branch, ops.shape(inputs))
+        return ops.add(inputs, ops.cast(added, inputs.dtype))
+
+    def inference(self, inputs, rate):
+        return ops.add(inputs, self._call_wrapped(inputs))
+
+    def compute_output_shape(self, input_shape):
+        self._check_input_shape(input_shape)
+        return input_shape
+
+    def compute_mask(self, inputs, mask=None):
+        return mask

@@ -73,6 +73,9 @@ OUTPUT_NAMES = (
     "stochastic_depth_batch",
     "embedding",
     "zoneout",
+    "patch_dropout",
+    "drop_head",
+    "subset_drop_path",
 )
 
 
@@ -150,6 +153,12 @@ def build_model():
                 kd.ZoneoutCell(keras.layers.LSTMCell(5), [0.3, 0.5], seed=22),
                 return_sequences=True,
             ),
+            hidden,
+        ),
+        "patch_dropout": (kd.PatchDropout(0.5, seed=23), hidden),
+        "drop_head": (kd.DropHead(0.5, 4, seed=24), hidden),
+        "subset_drop_path": (
+            kd.SubsetDropPath(keras.layers.Dense(FEATURES), 0.4, seed=25),
             hidden,
         ),
     }
