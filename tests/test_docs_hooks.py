@@ -152,3 +152,39 @@ def test_kernel_env_keeps_what_the_caller_set(monkeypatch):
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
     env = docs_hooks._kernel_env()
     assert (env["TF_CPP_MIN_LOG_LEVEL"], env["TF_ENABLE_ONEDNN_OPTS"]) == ("0", "1")
+
+
+CELL = (
+    '<div class="jp-Cell jp-CodeCell jp-Notebook-cell {tags}">'
+    '<div class="jp-Cell-inputWrapper"><div class="jp-InputArea">x = 1</div></div>'
+    '<div class="jp-Cell-outputWrapper"><div>out</div></div>'
+    "</div>"
+)
+
+
+def test_fold_tagged_cells_wraps_exactly_the_tagged_cell():
+    plain = CELL.format(tags="")
+    tagged = CELL.format(tags="celltag_findings")
+    page = "<h1>T</h1>" + plain + tagged + plain
+    folded = docs_hooks.fold_tagged_cells(page)
+    summary = docs_hooks.FOLDED_CELLS["findings"]
+    assert folded == (
+        "<h1>T</h1>"
+        + plain
+        + f'<details class="kd-folded"><summary>{summary}</summary>{tagged}</details>'
+        + plain
+    )
+    assert docs_hooks.fold_tagged_cells(plain + plain) == plain + plain
+    # Two tagged cells, each folded once.
+    twice = docs_hooks.fold_tagged_cells(tagged + tagged)
+    assert twice.count("<details") == 2 and twice.count(tagged) == 2
+
+
+def test_every_findings_cell_is_tagged_unless_it_shows_prose():
+    for path in sorted(docs_hooks.TUTORIALS.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type != "code" or 'print("FINDINGS"' not in cell.source:
+                continue
+            tagged = "findings" in cell.metadata.get("tags", [])
+            assert tagged != ("display(" in cell.source), path.name

@@ -223,10 +223,54 @@ def on_page_markdown(markdown, page, config, files):
         raise PluginError(str(error)) from error
 
 
+# Cells a reader can skip, by notebook cell tag: each is rendered folded in a
+# `<details>` element under this summary (still executed, still checked).
+FOLDED_CELLS = {
+    "findings": "How the verdicts are computed (the FINDINGS cell)",
+}
+_DIV = re.compile(r"<div\b|</div>")
+
+
+def fold_tagged_cells(content):
+    """Wraps each rendered cell whose tag is in `FOLDED_CELLS` in `<details>`.
+
+    nbconvert writes a cell's tags as `celltag_<tag>` classes on its outer
+    `<div class="jp-Cell ...">`; the cell ends at the `</div>` that balances
+    it (nbconvert's HTML nests divs properly).
+    """
+    for tag, summary in FOLDED_CELLS.items():
+        marker = f"celltag_{tag}"
+        search_from = 0
+        while True:
+            found = content.find(marker, search_from)
+            if found < 0:
+                break
+            start = content.rfind("<div", 0, found)
+            if start < 0 or "jp-Cell" not in content[start:found]:
+                search_from = found + len(marker)
+                continue
+            depth, end = 0, None
+            for match in _DIV.finditer(content, start):
+                depth += 1 if match.group() == "<div" else -1
+                if depth == 0:
+                    end = match.end()
+                    break
+            if end is None:  # unbalanced: leave the page as it is
+                break
+            folded = (
+                f'<details class="kd-folded"><summary>{html.escape(summary)}'
+                f"</summary>{content[start:end]}</details>"
+            )
+            content = content[:start] + folded + content[end:]
+            search_from = start + len(folded)
+    return content
+
+
 def on_page_content(content, page, config, files):
     name = _tutorial(page.file.src_uri)
     if not name:
         return content
+    content = fold_tagged_cells(content)
     note = RUN_NOTE.format(name=html.escape(name))
     title, end, rest = content.partition("</h1>")
     return title + end + note + rest if end else note + content
