@@ -793,10 +793,17 @@ def _drop_head(inputs, rate, num_heads, seed, head_axis=-1, rng=None):
     keep = ops.cast(kd_random.keep_mask(tuple(shape), rate, seed, rng=rng), "float32")
     kept = ops.sum(keep, axis=axis, keepdims=True)
     scale = ops.divide(float(num_heads), ops.maximum(kept, 1.0))
-    factor = ops.multiply(keep, scale)
-    if head_dim > 1:
-        factor = ops.repeat(factor, head_dim, axis=axis)
-    return ops.multiply(inputs, ops.cast(factor, inputs.dtype))
+    factor = ops.cast(ops.multiply(keep, scale), inputs.dtype)
+    if head_dim == 1:
+        return ops.multiply(inputs, factor)
+    # Split the head axis into (heads, head_dim) and broadcast the factor over
+    # head_dim (no `repeat`: Keras < 3.15 builds its repeat counts on the CPU,
+    # which fails on PyTorch's "meta" device during a model's symbolic build).
+    full = ops.shape(inputs)
+    split = tuple(full[:axis]) + (num_heads, head_dim) + tuple(full[axis + 1 :])
+    grouped = ops.reshape(inputs, split)
+    outputs = ops.multiply(grouped, ops.expand_dims(factor, axis + 1))
+    return ops.reshape(outputs, full)
 
 
 class unchecked:  # noqa: N801 - a namespace, used like a module

@@ -402,8 +402,14 @@ class SubsetDropPath(WrapperMixin, BaseDropout):
         branch = self._call_wrapped(ops.take(inputs, rows, axis=0))
         scale = ops.divide(ops.cast(batch, "float32"), ops.cast(size, "float32"))
         branch = ops.multiply(branch, ops.cast(scale, branch.dtype))
-        added = ops.scatter(ops.expand_dims(rows, -1), branch, ops.shape(inputs))
-        return ops.add(inputs, ops.cast(added, inputs.dtype))
+        # Into zeros shaped like the inputs (not `ops.scatter`, whose new
+        # zeros Keras < 3.15 puts on the CPU, off PyTorch's "meta" device).
+        added = ops.scatter_update(
+            ops.zeros_like(inputs),
+            ops.expand_dims(rows, -1),
+            ops.cast(branch, inputs.dtype),
+        )
+        return ops.add(inputs, added)
 
     def inference(self, inputs, rate):
         return ops.add(inputs, self._call_wrapped(inputs))
