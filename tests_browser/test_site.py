@@ -4,9 +4,10 @@ Serves `site/` (build it first with `make docs`) on 127.0.0.1, opens every
 page in Debian's Chromium through Playwright, and checks what a reader would
 notice: console errors, broken links, anchors and images, tutorials without
 plots or with error output, code blocks without copy buttons, a search that
-finds nothing, pages the navigation does not reach. Screenshots of the home
-page and of a tutorial, at desktop and phone widths, go to
-`build/screenshots/`.
+finds nothing, pages the navigation does not reach, tutorial code that
+scrolls sideways or plots shrunk past reading, folded cells left open, and
+whether a click enlarges a picture. Screenshots of the home page and of a
+tutorial, at desktop and phone widths, go to `build/screenshots/`.
 
 Run with `make site-test`, or directly:
 `.venv/bin/python -m pytest -p no:cacheprovider tests_browser -q`.
@@ -33,6 +34,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tools import evidence
+from tools.docs_hooks import FOLDED_CELLS
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SITE = pathlib.Path(os.environ.get("KERAS_DROPOUT_SITE", ROOT / "site"))
@@ -51,7 +53,12 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 DESKTOP = {"width": 1280, "height": 800}
+WIDE = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
+# A plot wider than the column is shrunk to fit; it must keep this share of
+# its width, so that 9-point text saved at 100 dpi (12.5 px) shows at 9 px or
+# more (tests/test_tutorial_figures.py keeps figures <= 9 in, fonts >= 9 pt).
+MIN_PLOT_SCALE = 0.72
 # Each search term and the API page that documents it.
 SEARCHES = {"DropBlock2D": "api/dropblock/", "mc_predict": "api/models/"}
 # Material's copy button on a code block (`.md-clipboard` before 9.7).
@@ -60,7 +67,7 @@ MATERIAL_COPY = '[data-md-type="copy"], .md-clipboard'
 ERROR_OUTPUT = re.compile(r"Traceback|\b[A-Za-z]*Error\b")
 
 # What each page reports, read in the browser after it has loaded.
-PAGE_REPORT_JS = """(MATERIAL_COPY) => {
+PAGE_REPORT_JS = """([MATERIAL_COPY, FOLDED_TAGS]) => {
   const article = document.querySelector("article") || document.body;
   const COPY = MATERIAL_COPY;
   const codeBlocks = [...article.querySelectorAll("pre")]
@@ -92,7 +99,45 @@ PAGE_REPORT_JS = """(MATERIAL_COPY) => {
     stderr: stderr.map((el) => el.innerText),
     errorCells: document.querySelectorAll(".jp-OutputArea-output.jp-mod-error, "
       + '[data-mime-type="application/vnd.jupyter.error"]').length,
+    // Cells tagged for folding (tools/docs_hooks.py) that are not folded.
+    unfolded: FOLDED_TAGS.flatMap((tag) => [...document.querySelectorAll(
+      `.jp-Cell.celltag_${tag}`)].filter((cell) => !cell.closest("details.kd-folded"))
+      .map((cell) => tag)),
   };
+}"""
+
+# How a tutorial's cells fit the column, with every folded cell opened: the
+# code cells that scroll (or spill) sideways, and each output image's natural
+# and displayed width.
+LAYOUT_JS = """() => {
+  document.querySelectorAll("details").forEach((d) => { d.open = true; });
+  const article = document.querySelector("article.md-content__inner");
+  const style = getComputedStyle(article);
+  const column = article.clientWidth - parseFloat(style.paddingLeft)
+    - parseFloat(style.paddingRight);
+  const right = article.getBoundingClientRect().right;
+  const editors = [...document.querySelectorAll(".jp-CodeCell .jp-InputArea-editor")];
+  const wideCells = editors.flatMap((editor, index) => {
+    // What scrolls, and the code itself (a clipped line counts too).
+    const scrolls = [editor, ...editor.querySelectorAll("*")].filter((el) =>
+      (el.tagName === "PRE" || /auto|scroll/.test(getComputedStyle(el).overflowX))
+      && el.scrollWidth > el.clientWidth + 1);
+    const spill = editor.getBoundingClientRect().right - right;
+    if (!scrolls.length && spill <= 1) return [];
+    const lines = editor.innerText.split("\\n");
+    const longest = lines.reduce((a, b) => (b.length > a.length ? b : a), "");
+    const excess = Math.max(
+      spill, ...scrolls.map((el) => el.scrollWidth - el.clientWidth));
+    return [{index, excess: Math.round(excess), longest}];
+  });
+  const images = [...document.querySelectorAll(".jp-OutputArea-output img")]
+    .filter((img) => img.complete && img.naturalWidth > 0)
+    .map((img) => ({
+      natural: img.naturalWidth,
+      shown: img.getBoundingClientRect().width,
+    }));
+  return {column, wideCells, images, font: editors.length
+    ? getComputedStyle(editors[0].querySelector("pre") || editors[0]).fontSize : null};
 }"""
 
 
@@ -207,7 +252,9 @@ def crawl(server, browser):
         page.goto(server + _url_path(page_file), wait_until="load")
         # Material adds copy buttons and loads the search index after load.
         page.wait_for_load_state("networkidle")
-        reports[page_file] = page.evaluate(PAGE_REPORT_JS, MATERIAL_COPY)
+        reports[page_file] = page.evaluate(
+            PAGE_REPORT_JS, [MATERIAL_COPY, list(FOLDED_CELLS)]
+        )
     page.context.close()
     return {"pages": reports, "problems": problems, "base": server}
 
@@ -432,4 +479,131 @@ def test_screenshots(server, browser, width):
     page.context.close()
     wide = {name: px for name, px in overflow.items() if px > 0}
     assert not wide, f"pages wider than the {width} screen (px): {wide}"
+    assert not problems["console"], problems["console"]
+
+
+@pytest.fixture(scope="module")
+def layouts(server, browser):
+    """`LAYOUT_JS` of every tutorial page, at each desktop size."""
+    problems = {"console": [], "requests": [], "external": []}
+    tutorials = [p for p in _page_files() if p.startswith("tutorials/")]
+    found = {}
+    for name, viewport in (("1280x800", DESKTOP), ("1440x900", WIDE)):
+        page = _new_page(browser, server, problems, viewport=viewport)
+        for page_file in tutorials:
+            page.goto(server + _url_path(page_file), wait_until="networkidle")
+            found[name, page_file] = page.evaluate(LAYOUT_JS)
+        page.context.close()
+    return found
+
+
+def test_tagged_cells_are_folded(crawl):
+    unfolded = {
+        page_file: report["unfolded"]
+        for page_file, report in crawl["pages"].items()
+        if report["unfolded"]
+    }
+    assert not unfolded, f"cells tagged for folding, shown open: {unfolded}"
+
+
+@pytest.mark.parametrize("size", ["1280x800", "1440x900"])
+def test_code_cells_fit_the_column(layouts, size):
+    wide = [
+        f"{page_file} code cell {cell['index']}: {cell['excess']} px too wide "
+        f"(code font {report['font']}, column {report['column']:.0f} px); "
+        f"longest line ({len(cell['longest'])} chars): {cell['longest'][:100]}"
+        for (name, page_file), report in layouts.items()
+        if name == size
+        for cell in report["wideCells"]
+    ]
+    assert not wide, f"tutorial code cells that scroll sideways at {size}:\n" + (
+        "\n".join(wide)
+    )
+
+
+def test_plots_keep_most_of_their_size(layouts):
+    shrunk = [
+        f"{page_file}: plot {index} ({image['natural']} px wide) shown at "
+        f"{image['shown']:.0f} px ({image['shown'] / image['natural']:.2f} of it, "
+        f"column {report['column']:.0f} px)"
+        for (name, page_file), report in layouts.items()
+        if name == "1440x900"
+        for index, image in enumerate(report["images"])
+        if image["natural"] > report["column"]
+        and image["shown"] < MIN_PLOT_SCALE * image["natural"]
+    ]
+    assert not shrunk, (
+        f"plots shown at less than {MIN_PLOT_SCALE} of their width at 1440x900 "
+        "(9-point text would show under 9 px; make the figure narrower):\n"
+        + "\n".join(shrunk)
+    )
+
+
+def _check_zoom(page, image):
+    """Click `image`: the overlay shows it bigger; Escape or a click closes it."""
+    assert image.evaluate("el => getComputedStyle(el).cursor") == "zoom-in"
+    image.scroll_into_view_if_needed()
+    scroll = page.evaluate("window.scrollY")
+    small = image.bounding_box()
+    natural = image.evaluate("el => el.naturalWidth")
+    image.click()
+    overlay = page.locator(".kd-zoom")
+    overlay.wait_for(state="visible", timeout=5_000)
+    full = overlay.locator("img")
+    assert full.evaluate("el => el.src") == image.evaluate("el => el.src")
+    box = full.bounding_box()
+    viewport = page.viewport_size
+    # Its natural size, or as big as the window allows.
+    assert (
+        abs(box["width"] - natural) <= 1
+        or box["width"] >= viewport["width"] - 64
+        or box["height"] >= viewport["height"] - 64
+    ), (box, natural, viewport)
+    assert box["width"] >= small["width"] - 1
+    page.keyboard.press("Escape")
+    overlay.wait_for(state="detached", timeout=5_000)
+    assert image.evaluate("el => el === document.activeElement")
+    # Keyboard: Enter on the focused image opens it; a click anywhere closes.
+    image.focus()
+    page.keyboard.press("Enter")
+    overlay.wait_for(state="visible", timeout=5_000)
+    page.mouse.click(5, viewport["height"] - 5)
+    overlay.wait_for(state="detached", timeout=5_000)
+    assert page.evaluate("window.scrollY") == scroll
+    assert not page.evaluate(
+        "document.documentElement.classList.contains('kd-zoom-open')"
+    )
+
+
+def test_pictures_enlarge_on_click(server, browser):
+    problems = {"console": [], "requests": [], "external": []}
+    page = _new_page(browser, server, problems, viewport=WIDE)
+    page.goto(server, wait_until="networkidle")
+    # Reach the tutorial by a link, as a reader does: with Material's instant
+    # navigation on, the page is swapped in rather than loaded.
+    tutorial = _url_path(_tutorial_page())
+    with page.expect_response(lambda r: tutorial in r.url):
+        page.evaluate(
+            "(path) => [...document.querySelectorAll('a[href]')]"
+            ".find((a) => a.pathname.endsWith(path)).click()",
+            tutorial,
+        )
+    page.wait_for_load_state("networkidle")
+    page.wait_for_selector(".jp-OutputArea-output img")
+    # A plot the column shrinks, so that enlarging shows more of it.
+    index = page.evaluate(
+        "[...document.querySelectorAll('.jp-OutputArea-output img')]"
+        ".findIndex((img) => img.naturalWidth > img.getBoundingClientRect().width)"
+    )
+    assert index >= 0, "no plot on the tutorial page is shrunk to fit"
+    _check_zoom(page, page.locator(".jp-OutputArea-output img").nth(index))
+
+    guides = [p for p in _page_files() if p.startswith("guides/")]
+    with_pictures = [
+        p for p in guides if re.search(r"<article.*<img ", (SITE / p).read_text(), re.S)
+    ]
+    assert with_pictures, "no guide has a picture"
+    page.goto(server + _url_path(with_pictures[0]), wait_until="networkidle")
+    _check_zoom(page, page.locator("article img").first)
+    page.context.close()
     assert not problems["console"], problems["console"]
