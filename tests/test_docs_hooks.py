@@ -188,3 +188,22 @@ def test_every_findings_cell_is_tagged_unless_it_shows_prose():
                 continue
             tagged = "findings" in cell.metadata.get("tags", [])
             assert tagged != ("display(" in cell.source), path.name
+
+
+def test_fold_tagged_cells_folds_the_verdict_rule_under_its_own_summary():
+    findings = CELL.format(tags="celltag_findings")
+    rule = CELL.format(tags="celltag_verdict-rule")
+    plain = CELL.format(tags="")
+    folded = docs_hooks.fold_tagged_cells(plain + rule + plain + findings)
+    assert docs_hooks.FOLDED_CELLS["verdict-rule"] == (
+        "The verdict rule (the same in every tutorial)"
+    )
+    summary = docs_hooks.FOLDED_CELLS["verdict-rule"]
+    assert folded == (
+        plain
+        + f'<details class="kd-folded"><summary>{summary}</summary>{rule}</details>'
+        + plain
+        + '<details class="kd-folded"><summary>'
+        + docs_hooks.FOLDED_CELLS["findings"]
+        + f"</summary>{findings}</details>"
+    )

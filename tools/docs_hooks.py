@@ -17,7 +17,8 @@ executed copies' stderr outputs.
 Each tutorial prints its measured numbers as one `FINDINGS {...}` line; they
 are collected into `build/findings.json`, and `docs/evidence.md` gets its
 tables from them (`tools/evidence.py`), so the page always shows what this
-build measured.
+build measured. The guides in `evidence.GUIDES` get, in place of each
+`<!-- measured: claim_key -->` placeholder, that claim's verdict and numbers.
 
 `KERAS_DROPOUT_DOCS_REUSE=1` reuses an executed copy that is newer than its
 notebook and than every file in `keras_dropout/` (for `mkdocs serve`; the
@@ -215,9 +216,12 @@ def on_files(files, config):
 
 
 def on_page_markdown(markdown, page, config, files):
-    if page.file.src_uri != evidence.PAGE:
+    src_uri = page.file.src_uri
+    if src_uri != evidence.PAGE and src_uri not in evidence.GUIDES:
         return markdown
     try:
+        if src_uri in evidence.GUIDES:
+            return evidence.fill_measured(markdown, _findings, page=src_uri)
         return evidence.fill_page(markdown, _findings)
     except evidence.EvidenceError as error:
         raise PluginError(str(error)) from error
@@ -227,6 +231,7 @@ def on_page_markdown(markdown, page, config, files):
 # `<details>` element under this summary (still executed, still checked).
 FOLDED_CELLS = {
     "findings": "How the verdicts are computed (the FINDINGS cell)",
+    "verdict-rule": "The verdict rule (the same in every tutorial)",
 }
 _DIV = re.compile(r"<div\b|</div>")
 

@@ -6,15 +6,19 @@ numbers ("held", "partly", "did not hold" or "inconclusive"), and to the
 numbers worth showing next to it. The docs build (`tools/docs_hooks.py`) runs the
 tutorials, reads their `FINDINGS` lines and writes the tables into
 `docs/evidence.md` with `fill_page`, so the page shows what that build
-measured and cannot drift from it. A claim whose verdict or numbers are
-missing fails the build; `tests/test_tutorials.py` checks every verdict in
-quick mode, and `tests_browser/` checks the built page against the
-notebooks' pages.
+measured and cannot drift from it. The guides in `GUIDES` show a claim next
+to the advice that rests on it through a placeholder,
+`<!-- measured: claim_key -->`, which `fill_measured` replaces in the same
+way, with a caveat when the verdict is not "held". A claim whose verdict or
+numbers are missing, or a placeholder that names no claim, fails the
+build; `tests/test_tutorials.py` checks every verdict in quick mode, and
+`tests_browser/` checks the built page against the notebooks' pages.
 """
 
 import dataclasses
 import json
 import pathlib
+import posixpath
 import re
 import string
 
@@ -183,26 +187,6 @@ CLAIMS = [
         "claim_high_rates_underfit",
         "first rate below no dropout: {underfit_rate}; at 0.9 train "
         "{train_acc_hidden_0_9:.1%}, test {acc_hidden_0_9:.1%}",
-        GRID,
-    ),
-    Claim(
-        "When not to use dropout",
-        "Small models with limited capacity get worse with dropout.",
-        "choosing-the-rate",
-        "small-and-large-networks",
-        "claim_small_models_underfit",
-        "width {small_width}: best rate {small_net_best_rate}, no dropout "
-        "{small_net_no_dropout_acc:.1%}",
-        GRID,
-    ),
-    Claim(
-        "When not to use dropout",
-        "Dropout cannot make up for too little data.",
-        "choosing-the-rate",
-        "training-set-size",
-        "claim_cannot_replace_data",
-        "dropout helped at N = {data_N_where_dropout_helps}; no dropout on the "
-        "next size up was better at every N: {data_more_beats_dropout}",
         GRID,
     ),
     # Training cost
@@ -593,8 +577,8 @@ CLAIMS = [
         "early-stopping",
         "claim_early_stopping",
         "stopped after {mlp_early_stop_epochs:.0f} epochs on average: test "
-        "{mlp_early_stop_acc:.1%}, none {mlp_none_acc:.1%}; gap "
-        "{mlp_early_stop_gap:.2f} vs {mlp_none_gap:.2f}",
+        "{mlp_early_stop_acc:.1%}, none for all 40 epochs {mlp_long_acc:.1%}; "
+        "gap {mlp_early_stop_gap:.2f} vs {mlp_long_gap:.2f}",
         REGULARIZERS,
     ),
     # Early and late dropout (Liu et al., 2023)
@@ -717,3 +701,132 @@ def fill_page(markdown, findings_by_notebook, claims=CLAIMS):
     if MARKER not in markdown:
         raise EvidenceError(f"{PAGE} lost its marker {MARKER}.")
     return markdown.replace(MARKER, render(findings_by_notebook, claims))
+
+
+# The guides that show, next to their advice, what the tutorials measured.
+# Two placeholders name a claim by its `FINDINGS` key (`claim_key`, or
+# `notebook/claim_key` for a key that two tutorials measure), and the docs
+# build replaces them (`fill_measured`), so a guide never hard-codes a result:
+# `<!-- measured: claim_key -->` becomes the claim, its verdict, its numbers
+# and a link (for a list under the advice); `<!-- measured-verdict: claim_key -->`
+# becomes the verdict alone, linked to the tutorial's section (for a table).
+GUIDES = ("guides/choosing.md",)
+PLACEHOLDER = re.compile(r"<!--\s*measured(-verdict)?(.*?)-->", re.DOTALL)
+_PLACEHOLDER_KEY = re.compile(r":\s*(?:([\w-]+)/)?(claim_\w+)\s*")
+# What follows a verdict other than "held" in the long form: the advice next
+# to a placeholder rests on its claim, so the reader is told when this build's
+# measurement did not back it (the guide's own words never say whether it did).
+CAVEATS = {
+    "held": "",
+    "partly": " **It held only in part here**; the tutorial says which part.",
+    "did not hold": (
+        " **Our measurement contradicts this**, so check the advice that rests "
+        "on it on your own model and data."
+    ),
+    "inconclusive": (
+        " **Our measurement could not confirm this** (the differences stayed "
+        "within the spread over seeds), so check the advice that rests on it on "
+        "your own model and data."
+    ),
+}
+
+
+def find_claim(key, claims=CLAIMS):
+    """The claim a placeholder names, as `claim_key` or `notebook/claim_key`.
+
+    Raises `EvidenceError` if no claim has that key, or if two tutorials
+    measure it and `key` does not say which.
+    """
+    notebook, _, verdict = key.rpartition("/")
+    found = [c for c in claims if c.verdict == verdict and notebook in ("", c.notebook)]
+    if not found:
+        raise EvidenceError(
+            f"Unknown claim {key!r}: no claim in tools/evidence.py CLAIMS has "
+            "that notebook and FINDINGS key."
+        )
+    if len(found) > 1:
+        names = ", ".join(f"{c.notebook}/{c.verdict}" for c in found)
+        raise EvidenceError(
+            f"Ambiguous claim {key!r}: {len(found)} tutorials measure it; name "
+            f"one of {names}."
+        )
+    return found[0]
+
+
+def _verdict_span(claim, verdict):
+    return (
+        f'<span class="verdict" data-notebook="{claim.notebook}" '
+        f'data-claim="{claim.verdict}" data-verdict="{verdict.replace(" ", "-")}">'
+        f"{verdict}</span>"
+    )
+
+
+def measured(claim, findings, tutorials="../tutorials", short=False):
+    """What a tutorial measured for `claim`, as one line of Markdown.
+
+    Args:
+        claim: a `Claim`.
+        findings: the `FINDINGS` of the claim's notebook (None if it printed
+            none: that raises `EvidenceError`, as a missing key does).
+        tutorials: the path from the page to `tutorials/`; links go to the
+            notebook file, which MkDocs resolves and checks.
+        short: if `True`, only the verdict, linked to the tutorial's section.
+
+    Returns:
+        The claim, its verdict (a `<span class="verdict">`, as on the
+        evidence page), the numbers, the setting with a link to the
+        tutorial's section, then `CAVEATS[verdict]`, which tells a reader
+        when the measurement did not back the claim.
+    """
+    check(claim, findings)
+    verdict = findings[claim.verdict]
+    link = f"{tutorials}/{claim.notebook}.ipynb#{claim.anchor}"
+    if short:
+        return f"[{_verdict_span(claim, verdict)}]({link})"
+    numbers = claim.measured.format_map(findings)
+    title = claim.notebook.replace("-", " ").capitalize()
+    return (
+        f"*{claim.text}* Verdict: {_verdict_span(claim, verdict)}. "
+        f"{numbers[:1].upper()}{numbers[1:]}. Measured on {claim.setting}, in "
+        f"[{title}]({link}).{CAVEATS[verdict]}"
+    )
+
+
+def fill_measured(markdown, findings_by_notebook, page=GUIDES[0], claims=CLAIMS):
+    """`markdown` with each `<!-- measured... -->` placeholder filled in.
+
+    Args:
+        markdown: the page's Markdown.
+        findings_by_notebook: each notebook's `FINDINGS`, by file stem.
+        page: the page's path under `docs/`, for the links and the messages.
+        claims: the claims a placeholder may name.
+
+    Raises:
+        EvidenceError: the page has no placeholder, a placeholder is
+            malformed or names no claim (or an ambiguous one), or a claim's
+            verdict or numbers are missing.
+    """
+    tutorials = posixpath.relpath("tutorials", posixpath.dirname(page) or ".")
+
+    def fill(match):
+        short, body = match.groups()
+        key = _PLACEHOLDER_KEY.fullmatch(body)
+        if key is None:
+            raise EvidenceError(
+                f"Malformed placeholder in {page}: {match.group()!r}. Expected "
+                "<!-- measured: claim_key --> or <!-- measured-verdict: "
+                "claim_key -->, with notebook/claim_key for a key two "
+                "tutorials measure."
+            )
+        notebook, verdict = key.groups()
+        claim = find_claim(f"{notebook}/{verdict}" if notebook else verdict, claims)
+        findings = findings_by_notebook.get(claim.notebook)
+        return measured(claim, findings, tutorials, short=bool(short))
+
+    filled, count = PLACEHOLDER.subn(fill, markdown)
+    if not count:
+        raise EvidenceError(
+            f"{page} has no <!-- measured: claim_key --> placeholder left; it "
+            "shows what the tutorials measured through them."
+        )
+    return filled
