@@ -12,6 +12,9 @@ from keras_dropout import schedules as schedules
 from keras_dropout import uncertainty as uncertainty
 from keras_dropout._base import BaseDropout as BaseDropout
 from keras_dropout._base import mc_dropout as mc_dropout
+from keras_dropout.layers.attention import (
+    DropKeyMultiHeadAttention as DropKeyMultiHeadAttention,
+)
 from keras_dropout.layers.concrete import ConcreteDropout as ConcreteDropout
 from keras_dropout.layers.concrete import concrete_regularizers as concrete_regularizers
 from keras_dropout.layers.dropblock import DropBlock1D as DropBlock1D
@@ -51,6 +54,7 @@ __all__ = [
     "DropConnect",
     "DropConnectDense",
     "DropHead",
+    "DropKeyMultiHeadAttention",
     "DropPath",
     "Dropout",
     "EmbeddingDropout",

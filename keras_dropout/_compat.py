@@ -514,3 +514,39 @@ def attribute_set(obj, name, value):
         yield
     finally:
         obj.__dict__[name] = previous
+
+
+# ---------------------------------------------------------------------------
+# MultiHeadAttention's attention hook: used by DropKeyMultiHeadAttention.
+# ---------------------------------------------------------------------------
+
+# The leading parameters of the hook, as Keras 3.0-3.15 define and call it.
+_MHA_HOOK_PARAMETERS = ["self", "query", "key", "value", "attention_mask", "training"]
+
+
+def mha_attention_hook():
+    """Whether `keras.layers.MultiHeadAttention` computes its attention in
+    `_compute_attention(query, key, value, attention_mask, training, ...)`.
+
+    Keras documents that method as the one to override for a custom
+    attention (Keras 3.0-3.15): `call` projects the inputs, merges every
+    mask (`attention_mask`, the causal mask, the query/value/key masks) into
+    one boolean `attention_mask` of shape `(B, T, S)`, and passes it
+    positionally with `training`, then `return_attention_scores`. Keras
+    3.15 also passes `use_causal_mask=True`, with no mask, when causal
+    masking is the only mask, but only to a layer that does not override
+    the method. `DropKeyMultiHeadAttention` overrides it to AND its key mask
+    into `attention_mask`. Fallback (Keras renames the method or changes
+    its leading parameters): False, and `DropKeyMultiHeadAttention` refuses
+    to be made, rather than silently dropping nothing.
+    """
+    import inspect
+
+    method = getattr(keras.layers.MultiHeadAttention, "_compute_attention", None)
+    if not callable(method):
+        return False  # pragma: no cover - depends on Keras internals
+    try:
+        names = list(inspect.signature(method).parameters)
+    except (TypeError, ValueError):  # pragma: no cover - depends on Keras
+        return False
+    return names[: len(_MHA_HOOK_PARAMETERS)] == _MHA_HOOK_PARAMETERS

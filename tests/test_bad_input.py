@@ -128,6 +128,7 @@ LAYERS = {
     "DropPath": lambda **kw: kd.DropPath(**kw),
     "PatchDropout": lambda **kw: kd.PatchDropout(**kw),
     "DropHead": lambda **kw: kd.DropHead(num_heads=2, **kw),
+    "DropKeyMultiHeadAttention": lambda **kw: kd.DropKeyMultiHeadAttention(2, 4, **kw),
     "StochasticDepth": lambda **kw: kd.StochasticDepth(**kw),
     "EmbeddingDropout": lambda **kw: kd.EmbeddingDropout(
         keras.layers.Embedding(10, 3), **kw
@@ -1265,6 +1266,22 @@ TOOL_CASES = [
         "rank >= 2",
         "inputs.shape=(4,)",
     ),
+    # DropKeyMultiHeadAttention: the arguments it shares with the pack's
+    # layers (MultiHeadAttention checks its own)
+    (
+        "DropKeyMultiHeadAttention",
+        lambda: kd.DropKeyMultiHeadAttention(2, 4, rate=0.3, seed=1.5),
+        "seed",
+        "int or None",
+        "=1.5",
+    ),
+    (
+        "DropKeyMultiHeadAttention",
+        lambda: kd.DropKeyMultiHeadAttention(2, 4, rate=0.3, mc=1),
+        "mc",
+        "bool",
+        "=1",
+    ),
     # the arguments every layer shares (beyond the rate)
     ("Dropout", lambda: kd.Dropout(0.3, seed=1.5), "seed", "int or None", "=1.5"),
     ("Dropout", lambda: kd.Dropout(0.3, seed="1"), "seed", "int or None", "='1'"),
@@ -1389,6 +1406,12 @@ def _empty(name, make, shape, out_shape=None, tf_add_bug=()):
     return pytest.param(make, shape, out_shape or shape, tf_add_bug, id=name)
 
 
+def _self_attention(layer, shape):
+    """`layer(x, x)` as a model of one input `x` of `shape` (batch excluded)."""
+    inputs = keras.Input(shape)
+    return keras.Model(inputs, layer(inputs, inputs))
+
+
 EMPTY = [
     _empty("Dropout", lambda: kd.Dropout(0.5, seed=1), (0, 5)),
     _empty("Dropout zero features", lambda: kd.Dropout(0.5, seed=1), (3, 0)),
@@ -1422,6 +1445,13 @@ EMPTY = [
     _empty("DropBlock3D", lambda: kd.DropBlock3D(0.3, 2, seed=1), (0, 4, 4, 4, 3)),
     _empty("DropPath", lambda: kd.DropPath(0.5, seed=1), (0, 5)),
     _empty("DropHead", lambda: kd.DropHead(0.5, 2, seed=1), (0, 4, 6)),
+    _empty(
+        "DropKeyMultiHeadAttention",
+        lambda: _self_attention(
+            kd.DropKeyMultiHeadAttention(2, 4, rate=0.5, seed=1), (4, 6)
+        ),
+        (0, 4, 6),
+    ),
     _empty(
         "StochasticDepth",
         lambda: kd.StochasticDepth(0.5, seed=1),

@@ -280,3 +280,39 @@ def test_attribute_set_overrides_keras_alpha_dropout_noise_shape():
     with pytest.raises(ValueError, match="no attribute `missing`"):
         with _compat.attribute_set(layer, "missing", 1):
             pass
+
+
+def test_mha_attention_hook_gets_every_mask():
+    # DropKeyMultiHeadAttention ANDs its key mask into the `attention_mask`
+    # that MultiHeadAttention.call merges from every mask and passes to
+    # `_compute_attention`, positionally with `training` and
+    # `return_attention_scores`; a causal mask arrives there too when the
+    # method is overridden (Keras 3.15 skips it only for its own method,
+    # sending `use_causal_mask=True` instead, which the layer also handles).
+    assert _compat.mha_attention_hook()
+    seen = {}
+
+    class Probe(keras.layers.MultiHeadAttention):
+        def _compute_attention(
+            self, query, key, value, attention_mask=None, training=None, *args, **kw
+        ):
+            seen.update(mask=attention_mask, training=training, args=args, kw=kw)
+            return super()._compute_attention(
+                query, key, value, attention_mask, training, *args, **kw
+            )
+
+    layer = Probe(2, 4)
+    x = np.ones((2, 3, 4), "float32")
+    layer(x, x, use_causal_mask=True, training=True)
+    assert seen["training"] is True
+    if seen["kw"].get("use_causal_mask"):  # pragma: no cover - a future Keras
+        assert seen["mask"] is None
+    else:
+        mask = np.broadcast_to(numpy(seen["mask"]), (2, 3, 3))
+        np.testing.assert_array_equal(
+            mask, np.broadcast_to(np.tril(np.ones((3, 3))), (2, 3, 3))
+        )
+    layer(x, x, attention_mask=np.ones((2, 3, 3), bool), return_attention_scores=True)
+    assert seen["args"] == (True,) and numpy(seen["mask"]).shape == (2, 3, 3)
+    # The attention axes the einsum equations use, after build.
+    assert tuple(layer.attention_axes) == (1,)

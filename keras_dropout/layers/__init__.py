@@ -1,5 +1,8 @@
 """The layers, one small module per family."""
 
+from keras_dropout.layers.attention import (
+    DropKeyMultiHeadAttention as DropKeyMultiHeadAttention,
+)
 from keras_dropout.layers.concrete import ConcreteDropout as ConcreteDropout
 from keras_dropout.layers.dropblock import DropBlock1D as DropBlock1D
 from keras_dropout.layers.dropblock import DropBlock2D as DropBlock2D
