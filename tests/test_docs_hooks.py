@@ -4,6 +4,8 @@ Fast: no notebook runs here (`test_tutorials.py` runs them, the docs build
 runs them through `docs_hooks._execute`).
 """
 
+import ast
+import re
 import types
 
 import nbformat
@@ -207,3 +209,30 @@ def test_fold_tagged_cells_folds_the_verdict_rule_under_its_own_summary():
         + docs_hooks.FOLDED_CELLS["findings"]
         + f"</summary>{findings}</details>"
     )
+
+
+def test_fold_tagged_cells_folds_plumbing_under_its_own_summary():
+    plumbing = CELL.format(tags="celltag_plumbing")
+    plain = CELL.format(tags="")
+    summary = docs_hooks.FOLDED_CELLS["plumbing"]
+    assert docs_hooks.fold_tagged_cells(plain + plumbing) == (
+        plain
+        + f'<details class="kd-folded"><summary>{summary}</summary>{plumbing}</details>'
+    )
+
+
+def test_plumbing_cells_only_define_and_every_bank_is_plumbing():
+    # A folded helper cell must not hide a result or a setting a reader needs:
+    # it holds definitions only. The many-models-at-once layers are folded.
+    for path in sorted(docs_hooks.TUTORIALS.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type != "code":
+                continue
+            tagged = "plumbing" in cell.metadata.get("tags", [])
+            if tagged:
+                body = ast.parse(cell.source).body
+                kinds = {type(node).__name__ for node in body}
+                assert kinds <= {"FunctionDef", "ClassDef"}, (path.name, kinds)
+            if re.search(r"^class \w+Bank\(", cell.source, re.MULTILINE):
+                assert tagged, (path.name, cell.source.splitlines()[0])

@@ -113,3 +113,39 @@ def test_internal_wording_is_caught_in_code_too():
     )
     (found,) = _violations(notebook)
     assert found.startswith("cell 0: ...CI budget...")
+
+
+# A runtime quoted from one machine on one day ("we measured 91 s of CPU
+# time", "its wall time was 9 minutes") is a measurement the build does not
+# redo: the runtime line gives an order of magnitude and points to the run's
+# own `runtime_s` in FINDINGS.
+QUOTED_TIMING = re.compile(
+    r"\bwe measured\b|\bs of CPU time\b|\bwall time was\b|\bmeasured \d",
+    re.IGNORECASE,
+)
+
+
+@pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.stem)
+def test_runtime_line_points_to_the_runs_own_timing(path):
+    notebook = nbformat.read(path, as_version=4)
+    lines = [
+        line
+        for line in notebook.cells[0].source.splitlines()
+        if line.startswith("**Runtime:**")
+    ]
+    assert len(lines) <= 1, lines
+    for line in lines:
+        assert not QUOTED_TIMING.search(line), line
+        sources = "\n".join(cell.source for cell in notebook.cells)
+        if "runtime_s" in line:  # the key it names is one FINDINGS stores
+            assert re.search(r"[\"']runtime_s[\"']|\bruntime_s=", sources), path.name
+
+
+def test_quoted_timings_are_caught():
+    for line in (
+        "**Runtime:** we measured 91 s of CPU time with nbconvert.",
+        "**Runtime:** about 2 minutes; its wall time was 9 minutes.",
+    ):
+        assert QUOTED_TIMING.search(line)
+    fine = "**Runtime:** about 2 minutes on a 2-core CPU; see `runtime_s`."
+    assert not QUOTED_TIMING.search(fine)

@@ -27,7 +27,7 @@ from tools.verdict_rule import paired
 
 TUTORIALS = sorted((pathlib.Path(__file__).parents[1] / "tutorials").glob("*.ipynb"))
 TAG = "verdict-rule"
-RULE_NAMES = {"paired", "equivalent", "combine"}
+RULE_NAMES = {"paired_difference", "paired", "equivalent", "combine"}
 # A `FINDINGS` key naming a claim of the article, in the code that fills it.
 CLAIM_KEY = re.compile(r"""["']claim_\w+["']""")
 
@@ -267,3 +267,10 @@ def test_tutorial_defines_the_rule_only_in_its_verdict_rule_cell(path):
         f"{path.name} defines the verdict rule's names outside its {TAG} cell: "
         + "; ".join(redefined)
     )
+
+
+def test_paired_difference_is_the_mean_and_its_standard_error():
+    mean, se = verdict_rule.paired_difference(*differences(-0.25))
+    assert (mean, se) == (pytest.approx(-0.25), pytest.approx(1.0))
+    mean, se = verdict_rule.paired_difference([0.7], [0.5])  # one seed
+    assert mean == pytest.approx(0.2) and math.isnan(se)

@@ -232,6 +232,7 @@ def on_page_markdown(markdown, page, config, files):
 FOLDED_CELLS = {
     "findings": "How the verdicts are computed (the FINDINGS cell)",
     "verdict-rule": "The verdict rule (the same in every tutorial)",
+    "plumbing": "Helper code: many models trained at once (not needed to use a layer)",
 }
 _DIV = re.compile(r"<div\b|</div>")
 

@@ -360,6 +360,19 @@ CLAIMS = [
         "{acc_no_dropout:.1%}",
         TRANSFORMER,
     ),
+    Claim(
+        "Where dropout goes",
+        "In attention, dropping keys before the softmax (DropKey) regularizes "
+        "better than dropout on the attention weights (Li et al., 2023).",
+        "transformers",
+        "dropkey",
+        "claim_dropkey_over_attention_weights",
+        "test accuracy at rate 0.2: DropKey {acc_dropkey_0_2:.1%} ± "
+        "{acc_dropkey_0_2_std:.1%}, attention weights "
+        "{acc_attention_weights_0_2:.1%} ± {acc_attention_weights_0_2_std:.1%}; "
+        "none {acc_no_dropout:.1%}",
+        TRANSFORMER,
+    ),
     # Convolutional networks
     Claim(
         "Where dropout goes",
@@ -393,6 +406,19 @@ CLAIMS = [
         "at 0.5: standard {standard_0_5:.1%}, spatial {spatial_0_5:.1%}, "
         "DropBlock {dropblock_0_5:.1%}; no dropout {no_dropout:.1%}",
         CNN,
+    ),
+    Claim(
+        "Where dropout goes",
+        "Dropout is most commonly put on the fully connected layers (in a "
+        "CNN, its dense head), the part with the most parameters; standard "
+        "dropout is less common in the convolutional layers.",
+        "convolutional-networks",
+        "conv-blocks-or-head-before-or-after-pooling",
+        "claim_cnn_dropout_in_head",
+        "test accuracy: head 0.1 {cnn_head_0_1:.1%}, head 0.5 {cnn_head_0_5:.1%}, "
+        "conv blocks 0.1 before pooling {cnn_before_pool_0_1:.1%} (after "
+        "pooling {cnn_after_pool_0_1:.1%}); none {cnn_head_none:.1%}",
+        CNN + " and a Dense(64) head",
     ),
     Claim(
         "Batch normalization",

@@ -10,18 +10,25 @@ Evidence page states the rule in words and shows this code.
 import numpy as np
 
 
-def paired(a, b, direction):
-    # The claim: a - b has the sign of `direction` (+1 or -1), where a[i] and
-    # b[i] come from the same seed. Returns the mean difference over seeds,
-    # its standard error and the verdict: "held" when the mean goes the
-    # claimed way by more than 2 standard errors, "did not hold" when it goes
-    # the other way by more than 2, "inconclusive" in between (and always
-    # with a single seed, which has no standard error).
+def paired_difference(a, b):
+    # The mean over seeds of the differences a[i] - b[i], where a[i] and b[i]
+    # come from the same seed, and its standard error (nan with one seed).
     diff = np.asarray(a, dtype="float64") - np.asarray(b, dtype="float64")
-    mean = float(diff.mean())
     if diff.size < 2:
-        return mean, float("nan"), "inconclusive"
-    se = float(diff.std(ddof=1) / np.sqrt(diff.size))
+        return float(diff.mean()), float("nan")
+    return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(diff.size))
+
+
+def paired(a, b, direction):
+    # The claim: a - b has the sign of `direction` (+1 or -1), seed by seed.
+    # Returns the mean difference over seeds, its standard error and the
+    # verdict: "held" when the mean goes the claimed way by more than 2
+    # standard errors, "did not hold" when it goes the other way by more
+    # than 2, "inconclusive" in between (and always with a single seed,
+    # which has no standard error).
+    mean, se = paired_difference(a, b)
+    if np.isnan(se):
+        return mean, se, "inconclusive"
     if direction * mean > 2 * se:
         return mean, se, "held"
     if direction * mean < -2 * se:
@@ -34,11 +41,9 @@ def equivalent(a, b, margin):
     # mean paired difference is within the margin by at least 2 standard
     # errors, "did not hold" when it is beyond the margin by more than 2,
     # "inconclusive" otherwise (and always with a single seed).
-    diff = np.asarray(a, dtype="float64") - np.asarray(b, dtype="float64")
-    mean = float(diff.mean())
-    if diff.size < 2:
-        return mean, float("nan"), "inconclusive"
-    se = float(diff.std(ddof=1) / np.sqrt(diff.size))
+    mean, se = paired_difference(a, b)
+    if np.isnan(se):
+        return mean, se, "inconclusive"
     if abs(mean) + 2 * se <= margin:
         return mean, se, "held"
     if abs(mean) - 2 * se > margin:
