@@ -18,6 +18,13 @@ One backend per process (`KERAS_BACKEND`); prints Markdown tables.
    8 and 2**18 elements: at 8 elements the time is all per-call overhead
    (Python, op dispatch, the scalar work on the rate), which is what the
    small rows of the Performance page add on top of the elementwise work.
+3. Applying a boolean keep mask, forward and backward (the gradient of
+   `sum(f(x))`), eager, on the dense inputs of the Performance page (2**18
+   and 2**22 elements), mask drawn beforehand: the backend's own
+   `where(keep, x / keep_prob, 0)`, the pack's `functional._select_kept`
+   (the same select with its gradient written out on TensorFlow), Keras's
+   arithmetic form `x * cast(keep) / keep_prob` (a float mask, which the
+   backward pass keeps), and the floor `x * c`.
 
 Modes: eager on every backend, plus `tf.function` on TensorFlow.
 """
@@ -169,6 +176,67 @@ def profile_per_call():
             print(f"| {n} | {a:.3f} | {b:.3f} | {a - b:+.3f} |")
 
 
+def _input_gradient(fn):
+    """`x -> d sum(fn(x)) / dx`, eager, on the current backend."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        def grad(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                total = tf.reduce_sum(fn(x))
+            return tape.gradient(total, x)
+
+    elif backend == "jax":
+        import jax
+
+        grad = jax.grad(lambda x: fn(x).sum())
+    else:
+
+        def grad(x):
+            x = x.detach().requires_grad_(True)
+            fn(x).sum().backward()
+            return x.grad
+
+    return grad
+
+
+def profile_select():
+    import keras
+    import numpy as np
+    from keras import ops
+
+    from keras_dropout import functional as f
+
+    backend = keras.backend.backend()
+    keep_prob = np.float32(0.5)
+    print(f"\n### Applying a boolean mask, {backend}, eager, fwd+bwd\n")
+    print("| elements | backend's where | pack's select | x * float mask | floor |")
+    print("|---:|---:|---:|---:|---:|")
+    for shape in ((256, 1024), (2048, 2048)):
+        rng = np.random.default_rng(0)
+        x = ops.convert_to_tensor(rng.uniform(0.5, 1.5, shape).astype("float32"))
+        keep = ops.convert_to_tensor(rng.uniform(size=shape) >= 0.5)
+        forms = [
+            lambda x, k=keep: ops.where(k, ops.divide(x, keep_prob), 0.0),
+            lambda x, k=keep: f._select_kept(k, x, 0.0, keep_prob),
+            lambda x, k=keep: ops.divide(
+                ops.multiply(x, ops.cast(k, x.dtype)), keep_prob
+            ),
+            lambda x: ops.multiply(x, 2.0),
+        ]
+        grads = [_input_gradient(form) for form in forms]
+        times = [[] for _ in forms]
+        for _ in range(5):  # alternate the forms, to share any drift
+            for t, grad in zip(times, grads, strict=True):
+                t.append(_ms(lambda g=grad, x=x: g(x), repeats=10, budget=0.4))
+        cells = " | ".join(f"{statistics.median(t):.2f}" for t in times)
+        print(f"| {int(np.prod(shape))} | {cells} |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--all", action="store_true", help="every backend")
@@ -182,6 +250,7 @@ def main(argv=None):
     sys.path.insert(0, ROOT)
     profile_dropblock()
     profile_per_call()
+    profile_select()
 
 
 if __name__ == "__main__":

@@ -653,6 +653,19 @@ def write_page(results, path=PAGE):
         "2**18 elements the gap is larger on eager TensorFlow and JAX, so part "
         "of it grows with the input; that part is not explained yet. Under "
         "`tf.function` the two are within half a millisecond.",
+        "- **Applying the mask, eager.** The pack applies a boolean keep mask "
+        "with one select, `where(keep, x / keep_prob, fill)`: the backward pass "
+        "keeps 1 byte per element, and a dropped inf or NaN still gives the "
+        "fill. In eager TensorFlow, the gradients TensorFlow registers for "
+        "`where` and for a division also compute the fill's and the divisor's "
+        "gradients (a zeros tensor, a second select, four more passes and two "
+        "sums), and nothing prunes them outside a graph; the pack writes the "
+        "select's gradient out there (`functional._select_kept`), about half "
+        "the time of the backend's own select forward and backward. PyTorch's "
+        "CPU `where` is several times slower than a multiply by a float mask, "
+        "which is how Keras's `AlphaDropout` applies its mask (keeping 4 bytes "
+        "per element for the backward pass, and turning a dropped inf into "
+        "NaN): the gap in the small eager `AlphaDropout` rows on PyTorch.",
         "",
         "## Rerun it",
         "",

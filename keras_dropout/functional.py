@@ -31,6 +31,9 @@ ALPHA_PRIME = -SELU_SCALE * SELU_ALPHA
 # least this; the guard keeps `log` finite for any generator.
 _SMALLEST_UNIFORM = 2.0**-24
 
+# Whether `_select_kept` writes out the gradient of `where` (see there).
+_OWN_SELECT_GRADIENT = keras.backend.backend() == "tensorflow"
+
 
 def resolve_noise_shape(inputs, noise_shape):
     """The mask shape: `noise_shape` with `None` entries taken from `inputs`.
@@ -113,11 +116,43 @@ def _dropout(inputs, rate, seed, noise_shape=None, scaling="inverted", rng=None)
         if scaling == "inverted":
             factor = ops.divide(factor, keep_prob)
         return ops.multiply(inputs, ops.cast(factor, inputs.dtype))
-    if scaling == "inverted":
-        inputs = ops.divide(inputs, _scalar_for(keep_prob, inputs))
-    # A scalar zero, not `zeros_like`: one tensor of the inputs' size fewer
-    # to allocate and fill. The backward pass keeps the boolean mask.
-    return ops.where(keep, inputs, ops.cast(0.0, inputs.dtype))
+    divisor = keep_prob if scaling == "inverted" else None
+    return _select_kept(keep, inputs, 0.0, divisor)
+
+
+def _select_kept(keep, inputs, fill, divisor=None):
+    """`where(keep, inputs / divisor, fill)` for a scalar `fill`,
+    differentiated in `inputs` only (`divisor=None`: no division).
+
+    A scalar fill, not `full_like`: one tensor of the inputs' size fewer to
+    allocate and fill; the backward pass keeps only the boolean mask (1 byte
+    per unit). On TensorFlow the gradient is written out,
+    `where(keep, upstream / divisor, 0)`: in eager code TensorFlow's own
+    gradients of `where` and of a division also compute the gradients of
+    the fill and the divisor (constants here), four passes over the inputs'
+    size and two sums, all thrown away. JAX and PyTorch compute only what
+    is needed.
+    """
+    fill = ops.cast(fill, inputs.dtype)
+    if divisor is not None:
+        divisor = _scalar_for(divisor, inputs)
+
+    def select(values, fill):
+        if divisor is not None:
+            values = ops.divide(values, divisor)
+        return ops.where(keep, values, fill)
+
+    if not _OWN_SELECT_GRADIENT:
+        return select(inputs, fill)
+
+    @ops.custom_gradient
+    def select_with_gradient(values):
+        def grad(upstream):
+            return select(upstream, ops.cast(0.0, upstream.dtype))
+
+        return select(values, fill), grad
+
+    return select_with_gradient(inputs)
 
 
 def _is_shared(noise_shape, input_shape):
@@ -300,9 +335,7 @@ def _alpha_dropout(inputs, rate, seed, noise_shape=None, rng=None):
     )
     scale = xp.divide(1.0, xp.sqrt(variance))
     shift = xp.multiply(rate, np.float32(-ALPHA_PRIME))
-    dtype = inputs.dtype
-    # A scalar fill, not `full_like`: one tensor of the inputs' size fewer.
-    outputs = ops.where(keep, inputs, ops.cast(ALPHA_PRIME, dtype))
+    outputs = _select_kept(keep, inputs, ALPHA_PRIME)
     outputs = ops.add(outputs, _scalar_for(shift, inputs))
     return ops.multiply(outputs, _scalar_for(scale, inputs))
 
@@ -570,9 +603,8 @@ def _apply_block_mask(inputs, keep, dropped, scale_by_keep=True):
     kept ones by `count / count_kept` over the whole tensor (0 kept: zeros,
     not NaN). A mask shared by the channels (a channels axis of size 1)
     broadcasts over them, and its counts give the same ratio."""
-    zero = ops.cast(0.0, inputs.dtype)
     if not scale_by_keep:
-        return ops.where(keep, inputs, zero)
+        return _select_kept(keep, inputs, 0.0)
     total = 1
     for dim in ops.shape(dropped):
         total = ops.multiply(total, dim)
@@ -581,7 +613,7 @@ def _apply_block_mask(inputs, keep, dropped, scale_by_keep=True):
     # cast of the mask to sum).
     kept = ops.maximum(ops.subtract(total, ops.sum(dropped)), 1.0)
     scale = ops.cast(ops.divide(total, kept), inputs.dtype)
-    return ops.where(keep, ops.multiply(inputs, scale), zero)
+    return _select_kept(keep, ops.multiply(inputs, scale), 0.0)
 
 
 def patch_dropout(inputs, rate, seed, num_prefix_tokens=1, ordered=False, rng=None):
